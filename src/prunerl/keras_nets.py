@@ -1,0 +1,83 @@
+"""Keras 3 builder for the specs of :mod:`prunerl.nets` (imported only when TensorFlow is wanted).
+
+Layer ``i`` of the spec becomes a Keras layer named ``dense_{i}`` or ``conv_{i}``, so the Keras
+variable ``dense_0/kernel`` holds the transpose of PyTorch's ``0.weight``.
+"""
+from __future__ import annotations
+
+import os
+
+# TensorFlow's C++ start-up lines land on stderr (where nbgrader zeroes a graded cell); oneDNN's reordered
+# float sums are also what makes two runs differ in the last bits, so both are off unless asked for.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def keras_name(i: int, kind: str) -> str:
+    return f"{'conv' if kind == 'conv' else 'dense'}_{i}"
+
+
+def build_keras(spec: dict, weights: dict[str, np.ndarray] | None = None) -> keras.Model:
+    """Build the Keras model of ``spec``; load ``weights`` given in PyTorch names and layout."""
+    inputs = keras.Input(shape=tuple(spec["obs_shape"]), dtype="float32", name="obs")
+    x = inputs
+    for i, layer in enumerate(spec["layers"]):
+        kind = layer["kind"]
+        if kind == "linear":
+            x = keras.layers.Dense(layer["out"], name=keras_name(i, kind))(x)
+        elif kind == "conv":
+            x = keras.layers.Conv2D(
+                layer["out"], layer["kernel"], strides=layer.get("stride", 1), padding="valid", name=keras_name(i, kind)
+            )(x)
+        elif kind == "flatten":
+            # Flatten channels-first, as PyTorch does, so dense weights mean the same in both frameworks.
+            x = keras.layers.Flatten(name=f"flatten_{i}")(keras.layers.Permute((3, 1, 2), name=f"to_chw_{i}")(x))
+        elif kind in ("relu", "tanh"):
+            x = keras.layers.Activation(kind, name=f"{kind}_{i}")(x)
+        else:
+            raise ValueError(f"unknown layer kind {kind!r} in spec")
+    model = keras.Model(inputs, x, name="agent")
+    if weights is not None:
+        set_keras_weights(model, weights)
+    return model
+
+
+def keras_to_spec(model: keras.Model) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read a Keras model of this shape (any layer names) back as a spec and PyTorch-layout weights."""
+    layers, weights = [], {}
+    for layer in model.layers:
+        i = len(layers)
+        if isinstance(layer, keras.layers.Dense):
+            kernel, bias = (np.asarray(w) for w in layer.get_weights())
+            layers.append({"kind": "linear", "in": kernel.shape[0], "out": kernel.shape[1]})
+            weights[f"{i}.weight"], weights[f"{i}.bias"] = kernel.T, bias
+        elif isinstance(layer, keras.layers.Conv2D):
+            kernel, bias = (np.asarray(w) for w in layer.get_weights())
+            layers.append({"kind": "conv", "in": kernel.shape[2], "out": kernel.shape[3], "kernel": kernel.shape[0],
+                           "stride": layer.strides[0]})
+            weights[f"{i}.weight"], weights[f"{i}.bias"] = kernel.transpose(3, 2, 0, 1), bias
+        elif isinstance(layer, keras.layers.Flatten):
+            layers.append({"kind": "flatten"})
+        elif isinstance(layer, keras.layers.Activation) or isinstance(layer, keras.layers.ReLU):
+            name = getattr(layer.activation, "__name__", "relu") if hasattr(layer, "activation") else "relu"
+            layers.append({"kind": name})
+    return {"obs_shape": list(model.input_shape[1:]), "layers": layers}, weights
+
+
+def set_keras_weights(model: keras.Model, weights: dict[str, np.ndarray]) -> None:
+    """Load PyTorch-layout weights (spec indices) into the Dense/Conv2D layers of ``model``, in order."""
+    spec, _ = keras_to_spec(model)
+    prunable = [layer for layer in model.layers if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D))]
+    indices = [i for i, layer in enumerate(spec["layers"]) if layer["kind"] in ("linear", "conv")]
+    for layer, i in zip(prunable, indices):
+        w = np.asarray(weights[f"{i}.weight"])
+        kernel = w.T if w.ndim == 2 else w.transpose(2, 3, 1, 0)
+        layer.set_weights([kernel, np.asarray(weights[f"{i}.bias"])])
+
+
+def keras_weights(model: keras.Model) -> dict[str, np.ndarray]:
+    """The model's Dense/Conv2D weights in PyTorch names (spec indices) and layout."""
+    return keras_to_spec(model)[1]

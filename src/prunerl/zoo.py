@@ -1,0 +1,170 @@
+"""The agent zoo: what each agent is, how it is trained, and loading it in either framework.
+
+Each agent ships as ``zoo/<name>.npz`` (weights, PyTorch names and layout) and ``zoo/<name>.json``
+(its card: env, architecture, algorithm, seed, steps, measured return, date, and the weight file's
+SHA-256, so a damaged file is refused rather than loaded).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import nets
+
+ZOO_DIR = Path(__file__).with_name("zoo")
+FRAMEWORKS = ("torch", "tensorflow")
+
+
+@dataclass(frozen=True)
+class AgentRecipe:
+    """How an agent is built and trained; the card records what the training produced."""
+
+    env_id: str
+    algorithm: str  # "dqn" or "ppo"
+    spec: dict
+    return_bar: float  # the mean greedy return over 20 seeded episodes it must reach
+    hparams: dict = field(default_factory=dict)
+    seed: int = 1
+
+
+RECIPES: dict[str, AgentRecipe] = {
+    "cartpole-dqn": AgentRecipe(
+        env_id="CartPole-v1",
+        algorithm="dqn",
+        spec=nets.mlp_spec(4, [256, 256], 2),
+        return_bar=475.0,
+        # RL Baselines3 Zoo's tuned CartPole DQN, with a larger buffer warm-up.
+        hparams=dict(total_steps=60_000, learning_rate=2.3e-3, batch_size=64, buffer_size=100_000,
+                     learning_starts=1_000, gamma=0.99, target_update=10, train_freq=256, gradient_steps=128,
+                     exploration_fraction=0.16, final_eps=0.04, eval_every=5_000),
+    ),
+    "acrobot-dqn": AgentRecipe(
+        env_id="Acrobot-v1",
+        algorithm="dqn",
+        spec=nets.mlp_spec(6, [256, 256], 3),
+        return_bar=-100.0,
+        hparams=dict(total_steps=100_000, learning_rate=6.3e-4, batch_size=128, buffer_size=50_000,
+                     learning_starts=1_000, gamma=0.99, target_update=250, train_freq=4, gradient_steps=4,
+                     exploration_fraction=0.12, final_eps=0.1, eval_every=10_000),
+    ),
+    "lunarlander-ppo": AgentRecipe(
+        env_id="LunarLander-v3",
+        algorithm="ppo",
+        spec=nets.mlp_spec(8, [128, 128], 4, activation="tanh"),
+        return_bar=200.0,
+        hparams=dict(total_steps=1_000_000, num_envs=16, num_steps=1024, learning_rate=3e-4, gamma=0.999,
+                     gae_lambda=0.98, minibatch_size=256, update_epochs=4, ent_coef=0.01, eval_every=100_000),
+    ),
+    "minigrid-ppo": AgentRecipe(
+        env_id="MiniGrid-DoorKey-5x5-v0",
+        algorithm="ppo",
+        spec=nets.conv_spec([7, 7, 3], [16, 32], kernel=2, hidden=64, n_out=7),
+        return_bar=0.9,
+        hparams=dict(total_steps=300_000, num_envs=8, num_steps=128, learning_rate=2.5e-4, gamma=0.99,
+                     gae_lambda=0.95, minibatch_size=256, update_epochs=4, ent_coef=0.01, eval_every=25_000),
+    ),
+}
+
+
+class UnknownAgentError(KeyError):
+    def __str__(self) -> str:
+        return f"unknown agent {self.args[0]!r}; known agents: {', '.join(RECIPES)}"
+
+
+class WeightFileError(RuntimeError):
+    """A weight file is missing, damaged, or does not fit the agent's architecture."""
+
+
+def recipe(name: str) -> AgentRecipe:
+    if name not in RECIPES:
+        raise UnknownAgentError(name)
+    return RECIPES[name]
+
+
+def weight_path(name: str, zoo_dir: Path = ZOO_DIR) -> Path:
+    return Path(zoo_dir) / f"{name}.npz"
+
+
+def card(name: str, zoo_dir: Path = ZOO_DIR) -> dict:
+    """The agent's card (raises :class:`WeightFileError` when the agent was never trained)."""
+    recipe(name)
+    path = Path(zoo_dir) / f"{name}.json"
+    if not path.exists():
+        raise WeightFileError(f"no card for agent {name!r} at {path}; train it with `prunerl train {name}`")
+    return json.loads(path.read_text())
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def load_weights(name: str, zoo_dir: Path = ZOO_DIR, part: str = "actor") -> dict[str, np.ndarray]:
+    """The agent's weights (PyTorch layout), checked against its card and architecture.
+
+    ``part`` is ``"actor"`` (the network that acts; for DQN the Q-network) or ``"critic"`` (PPO only).
+    """
+    info = card(name, zoo_dir)
+    path = weight_path(name, zoo_dir)
+    if not path.exists():
+        raise WeightFileError(f"weight file missing: {path}")
+    if sha256(path) != info["sha256"]:
+        raise WeightFileError(f"weight file {path} does not match its card's SHA-256 (damaged or replaced)")
+    try:
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise WeightFileError(f"weight file {path} cannot be read: {exc}") from exc
+    spec = info["critic_spec"] if part == "critic" else info["spec"]
+    prefix = f"{part}."
+    weights = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+    expected = nets.expected_shapes(spec)
+    got = {k: tuple(v.shape) for k, v in weights.items()}
+    if got != expected:
+        raise WeightFileError(f"weight file {path} does not fit the {part} architecture: {got} != {expected}")
+    return weights
+
+
+def save_agent(name: str, actor: dict, info: dict, critic: dict | None = None, zoo_dir: Path = ZOO_DIR) -> Path:
+    """Write ``<name>.npz`` and its card; ``info`` is completed with the file's hash."""
+    zoo_dir = Path(zoo_dir)
+    zoo_dir.mkdir(parents=True, exist_ok=True)
+    arrays = {f"actor.{k}": v for k, v in actor.items()}
+    arrays.update({f"critic.{k}": v for k, v in (critic or {}).items()})
+    path = weight_path(name, zoo_dir)
+    np.savez_compressed(path, **arrays)
+    info = dict(info, weight_file=path.name, sha256=sha256(path))
+    (zoo_dir / f"{name}.json").write_text(json.dumps(info, indent=2) + "\n")
+    return path
+
+
+def load_agent(name: str, framework: str = "torch", zoo_dir: Path = ZOO_DIR):
+    """The trained agent's acting network: a ``torch.nn.Module`` or a Keras 3 model, from one weight file.
+
+    The network maps a batch of raw observations to action scores; the greedy action is the argmax.
+    """
+    if framework not in FRAMEWORKS:
+        raise ValueError(f"unknown framework {framework!r}; choose one of {', '.join(FRAMEWORKS)}")
+    weights = load_weights(name, zoo_dir)
+    spec = card(name, zoo_dir)["spec"]
+    if framework == "torch":
+        return nets.build_torch(spec, weights).eval()
+    from .keras_nets import build_keras
+
+    return build_keras(spec, weights)
+
+
+def list_agents(zoo_dir: Path = ZOO_DIR) -> list[dict]:
+    """One row per recipe: the card when the agent has been trained, else what is missing."""
+    rows = []
+    for name, r in RECIPES.items():
+        try:
+            info = card(name, zoo_dir)
+        except WeightFileError:
+            info = {"env_id": r.env_id, "algorithm": r.algorithm, "trained": False}
+        rows.append({"name": name, "return_bar": r.return_bar, **info})
+    return rows
