@@ -57,8 +57,8 @@ RECIPES: dict[str, AgentRecipe] = {
         algorithm="ppo",
         spec=nets.mlp_spec(8, [128, 128], 4, activation="tanh"),
         return_bar=200.0,
-        hparams=dict(total_steps=1_000_000, num_envs=16, num_steps=1024, learning_rate=3e-4, gamma=0.999,
-                     gae_lambda=0.98, minibatch_size=256, update_epochs=4, ent_coef=0.01, eval_every=100_000),
+        hparams=dict(total_steps=1_500_000, num_envs=16, num_steps=1024, learning_rate=3e-4, gamma=0.999,
+                     gae_lambda=0.98, minibatch_size=64, update_epochs=4, ent_coef=0.01, eval_every=100_000),
     ),
     "minigrid-ppo": AgentRecipe(
         env_id="MiniGrid-DoorKey-5x5-v0",

@@ -56,6 +56,32 @@ def _recipe_for(env_id: str) -> zoo.AgentRecipe | None:
     return next((r for r in zoo.RECIPES.values() if r.env_id == env_id), None)
 
 
+def finetune_settings(env_id: str, steps: int, algorithm: str | None = None,
+                      hparams: dict | None = None) -> tuple[str, dict]:
+    """The algorithm and settings :func:`finetune` uses: the zoo recipe's for ``env_id``, low exploration."""
+    recipe = _recipe_for(env_id)
+    algorithm = algorithm or (recipe.algorithm if recipe else "dqn")
+    hp = dict(recipe.hparams) if recipe and recipe.algorithm == algorithm else {}
+    hp.update(total_steps=steps, eval_every=None)
+    if algorithm == "dqn":
+        hp["start_eps"] = hp.get("final_eps", dqn.DEFAULTS["final_eps"])
+        hp["learning_starts"] = min(hp.get("learning_starts", 1_000), max(steps // 10, hp.get("batch_size", 64)))
+    hp.update(hparams or {})
+    return algorithm, hp
+
+
+def optimizer_steps_for(env_id: str, steps: int, algorithm: str | None = None, hparams: dict | None = None) -> int:
+    """How many optimizer steps (callback calls) ``finetune`` with these arguments will make."""
+    algorithm, hp = finetune_settings(env_id, steps, algorithm, hparams)
+    if algorithm == "dqn":
+        hp = {**dqn.DEFAULTS, **hp}
+        updates = steps // hp["train_freq"] - min(hp["learning_starts"], steps) // hp["train_freq"]
+        return updates * hp["gradient_steps"]
+    hp = {**ppo.DEFAULTS, **hp}
+    batch = hp["num_envs"] * hp["num_steps"]
+    return max(1, steps // batch) * hp["update_epochs"] * -(-batch // hp["minibatch_size"])
+
+
 def finetune(model, env_id: str, steps: int, seed: int = 0, callback=None, algorithm: str | None = None,
              hparams: dict | None = None) -> TrainResult:
     """Continue training ``model`` (a torch module or a Keras model) in place on ``env_id``.
@@ -67,14 +93,7 @@ def finetune(model, env_id: str, steps: int, seed: int = 0, callback=None, algor
     low (a fine-tuned agent already acts well).
     """
     recipe = _recipe_for(env_id)
-    algorithm = algorithm or (recipe.algorithm if recipe else "dqn")
-    hp = dict(recipe.hparams) if recipe and recipe.algorithm == algorithm else {}
-    hp.update(total_steps=steps, eval_every=None)
-    if algorithm == "dqn":
-        hp["start_eps"] = hp.get("final_eps", dqn.DEFAULTS["final_eps"])
-        hp["learning_starts"] = min(hp.get("learning_starts", 1_000), max(steps // 10, hp.get("batch_size", 64)))
-    hp.update(hparams or {})
-
+    algorithm, hp = finetune_settings(env_id, steps, algorithm, hparams)
     framework = framework_of(model)
     if framework == "tensorflow":
         from ..keras_nets import keras_to_spec, set_keras_weights

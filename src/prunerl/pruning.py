@@ -1,0 +1,164 @@
+"""The course's reference pruning methods, one code path for torch modules and Keras models.
+
+Masks are computed in NumPy on the prunable tensors (weight matrices and kernels of Linear/Dense and
+Conv layers, never biases) and written back in place. A mask is ``{name: bool array}``, True = keep,
+with the names of :func:`prunerl.metrics.prunable_weights`.
+
+Zeroing weights in place keeps every tensor dense: the model is no smaller and no faster until the
+zeros are removed (:func:`shrink`, structured) or stored in a sparse format.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .evaluation import framework_of
+from .metrics import prunable_weights
+
+Masks = dict[str, np.ndarray]
+STRATEGIES = ("random", "layerwise_magnitude", "global_magnitude", "l1_structured")
+
+
+def set_prunable_weights(model, weights: dict[str, np.ndarray]) -> None:
+    """Write prunable tensors back into ``model`` in place (names as :func:`prunable_weights` gives them)."""
+    framework = framework_of(model)
+    if framework == "torch":
+        import torch
+
+        params = dict(model.named_parameters())
+        with torch.no_grad():
+            for name, value in weights.items():
+                params[name].copy_(torch.as_tensor(value))
+    elif framework == "tensorflow":
+        layers = {f"{layer.name}/kernel": layer for layer in model.layers}
+        for name, value in weights.items():
+            layers[name].kernel.assign(value)
+    else:
+        raise TypeError(f"expected a torch module or a Keras model, got {type(model).__name__}")
+
+
+def apply_masks(model, masks: Masks) -> None:
+    """Zero, in place, every masked-out entry (mask False) of the named tensors."""
+    weights = prunable_weights(model)
+    set_prunable_weights(model, {name: weights[name] * mask for name, mask in masks.items()})
+
+
+def magnitude_masks(weights: dict[str, np.ndarray], sparsity: float, scope: str = "global") -> Masks:
+    """Keep the largest-|w| entries so that a ``sparsity`` fraction is pruned.
+
+    ``scope="global"`` ranks all tensors pooled (Han et al. 2015 per network; layers end up with different
+    sparsities); ``"layer"`` prunes each tensor to ``sparsity`` on its own. Exactly ``round(sparsity * n)``
+    entries are pruned; ties at the cut are broken by position (stable sort), so the result is deterministic.
+    """
+    _check_sparsity(sparsity)
+    if scope == "layer":
+        return {name: _keep_top(np.abs(w).ravel(), sparsity).reshape(w.shape) for name, w in weights.items()}
+    if scope != "global":
+        raise ValueError(f"scope must be 'global' or 'layer', got {scope!r}")
+    names = list(weights)
+    flat = np.concatenate([np.abs(weights[n]).ravel() for n in names])
+    keep = _keep_top(flat, sparsity)
+    masks, offset = {}, 0
+    for n in names:
+        size = weights[n].size
+        masks[n] = keep[offset:offset + size].reshape(weights[n].shape)
+        offset += size
+    return masks
+
+
+def random_masks(weights: dict[str, np.ndarray], sparsity: float, seed: int = 0) -> Masks:
+    """Prune a uniformly random ``sparsity`` fraction of each tensor (the baseline any method must beat)."""
+    _check_sparsity(sparsity)
+    rng = np.random.default_rng(seed)
+    return {name: _keep_top(rng.random(w.size), sparsity).reshape(w.shape) for name, w in weights.items()}
+
+
+def l1_unit_masks(weights: dict[str, np.ndarray], sparsity: float) -> Masks:
+    """Structured: in every hidden layer, drop the ``sparsity`` fraction of units (rows of a dense weight,
+    output filters of a conv kernel) with the smallest L1 norm of incoming weights (Li et al. 2017).
+
+    The output layer keeps all its units (each is an action). Masks are in the tensor's own layout:
+    torch ``(out, in[, kh, kw])`` rows, Keras ``([kh, kw,] in, out)`` columns, told apart by the names.
+    """
+    _check_sparsity(sparsity)
+    names = list(weights)
+    masks = {}
+    for i, name in enumerate(names):
+        w = weights[name]
+        if i == len(names) - 1:
+            masks[name] = np.ones(w.shape, bool)
+            continue
+        out_axis = w.ndim - 1 if name.endswith("/kernel") else 0
+        scores = np.abs(np.moveaxis(w, out_axis, 0)).reshape(w.shape[out_axis], -1).sum(axis=1)
+        keep_units = _keep_top(scores, sparsity)
+        shape = [1] * w.ndim
+        shape[out_axis] = -1
+        masks[name] = np.broadcast_to(keep_units.reshape(shape), w.shape).copy()
+    return masks
+
+
+def prune(model, strategy: str, sparsity: float, seed: int = 0) -> Masks:
+    """Prune ``model`` in place with one of :data:`STRATEGIES`; returns the masks applied.
+
+    For ``l1_structured`` the fraction is of hidden units, so the weight sparsity achieved differs
+    (measure it with :func:`prunerl.metrics.sparsity`).
+    """
+    weights = prunable_weights(model)
+    if strategy == "random":
+        masks = random_masks(weights, sparsity, seed)
+    elif strategy == "layerwise_magnitude":
+        masks = magnitude_masks(weights, sparsity, scope="layer")
+    elif strategy == "global_magnitude":
+        masks = magnitude_masks(weights, sparsity, scope="global")
+    elif strategy == "l1_structured":
+        masks = l1_unit_masks(weights, sparsity)
+    else:
+        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    apply_masks(model, masks)
+    return masks
+
+
+def polynomial_sparsity(step: int, initial: float, final: float, begin_step: int, end_step: int,
+                        power: float = 3) -> float:
+    """Zhu & Gupta (2017): s_t = s_f + (s_i - s_f) (1 - (t - t0) / (t1 - t0))^power, held outside [t0, t1]."""
+    if end_step <= begin_step:
+        raise ValueError("end_step must be after begin_step")
+    progress = min(max((step - begin_step) / (end_step - begin_step), 0.0), 1.0)
+    return final + (initial - final) * (1.0 - progress) ** power
+
+
+def gradual_prune(model, env_id: str, final_sparsity: float, steps: int, seed: int = 0,
+                  initial_sparsity: float = 0.0, begin_fraction: float = 0.0, end_fraction: float = 0.75,
+                  every: int = 10, scope: str = "global"):
+    """Fine-tune ``model`` in place for ``steps`` env steps while raising magnitude-pruning sparsity on
+    the Zhu & Gupta schedule (between the given fractions of the optimizer steps), masks held in between.
+    Returns the :class:`prunerl.train.TrainResult`; the model ends at ``final_sparsity``.
+    """
+    from .train import finetune, optimizer_steps_for
+
+    total = optimizer_steps_for(env_id, steps)
+    begin, end = int(begin_fraction * total), max(int(end_fraction * total), int(begin_fraction * total) + 1)
+    masks: Masks = {}
+
+    def hook(net, step):
+        nonlocal masks
+        if not masks or (step % every == 0 and begin <= step <= end):
+            target = polynomial_sparsity(step, initial_sparsity, final_sparsity, begin, end)
+            masks = magnitude_masks(prunable_weights(net), target, scope)
+        apply_masks(net, masks)
+
+    result = finetune(model, env_id, steps, seed, callback=hook)
+    apply_masks(model, magnitude_masks(prunable_weights(model), final_sparsity, scope))
+    return result
+
+
+def _keep_top(scores: np.ndarray, sparsity: float) -> np.ndarray:
+    """Boolean mask keeping all but the ``round(sparsity * n)`` smallest scores (stable on ties)."""
+    n_prune = int(round(sparsity * scores.size))
+    keep = np.ones(scores.size, bool)
+    keep[np.argsort(scores, kind="stable")[:n_prune]] = False
+    return keep
+
+
+def _check_sparsity(sparsity: float) -> None:
+    if not 0.0 <= sparsity <= 1.0:
+        raise ValueError(f"sparsity must be in [0, 1], got {sparsity}")
