@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import nets
+from . import specs
 
 ZOO_DIR = Path(__file__).with_name("zoo")
 FRAMEWORKS = ("torch", "tensorflow")
@@ -36,7 +36,7 @@ RECIPES: dict[str, AgentRecipe] = {
     "cartpole-dqn": AgentRecipe(
         env_id="CartPole-v1",
         algorithm="dqn",
-        spec=nets.mlp_spec(4, [256, 256], 2),
+        spec=specs.mlp_spec(4, [256, 256], 2),
         return_bar=475.0,
         # RL Baselines3 Zoo's tuned CartPole DQN, with a larger buffer warm-up.
         hparams=dict(total_steps=60_000, learning_rate=2.3e-3, batch_size=64, buffer_size=100_000,
@@ -46,7 +46,7 @@ RECIPES: dict[str, AgentRecipe] = {
     "acrobot-dqn": AgentRecipe(
         env_id="Acrobot-v1",
         algorithm="dqn",
-        spec=nets.mlp_spec(6, [256, 256], 3),
+        spec=specs.mlp_spec(6, [256, 256], 3),
         return_bar=-100.0,
         hparams=dict(total_steps=100_000, learning_rate=6.3e-4, batch_size=128, buffer_size=50_000,
                      learning_starts=1_000, gamma=0.99, target_update=250, train_freq=4, gradient_steps=4,
@@ -55,7 +55,7 @@ RECIPES: dict[str, AgentRecipe] = {
     "lunarlander-ppo": AgentRecipe(
         env_id="LunarLander-v3",
         algorithm="ppo",
-        spec=nets.mlp_spec(8, [128, 128], 4, activation="tanh"),
+        spec=specs.mlp_spec(8, [128, 128], 4, activation="tanh"),
         return_bar=200.0,
         hparams=dict(total_steps=1_500_000, num_envs=16, num_steps=1024, learning_rate=3e-4, gamma=0.999,
                      gae_lambda=0.98, minibatch_size=64, update_epochs=4, ent_coef=0.01, eval_every=100_000),
@@ -63,7 +63,7 @@ RECIPES: dict[str, AgentRecipe] = {
     "minigrid-ppo": AgentRecipe(
         env_id="MiniGrid-DoorKey-5x5-v0",
         algorithm="ppo",
-        spec=nets.conv_spec([7, 7, 3], [16, 32], kernel=2, hidden=64, n_out=7),
+        spec=specs.conv_spec([7, 7, 3], [16, 32], kernel=2, hidden=64, n_out=7),
         return_bar=0.9,
         hparams=dict(total_steps=300_000, num_envs=8, num_steps=128, learning_rate=2.5e-4, gamma=0.99,
                      gae_lambda=0.95, minibatch_size=256, update_epochs=4, ent_coef=0.01, eval_every=25_000),
@@ -122,7 +122,7 @@ def load_weights(name: str, zoo_dir: Path = ZOO_DIR, part: str = "actor") -> dic
     spec = info["critic_spec"] if part == "critic" else info["spec"]
     prefix = f"{part}."
     weights = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-    expected = nets.expected_shapes(spec)
+    expected = specs.expected_shapes(spec)
     got = {k: tuple(v.shape) for k, v in weights.items()}
     if got != expected:
         raise WeightFileError(f"weight file {path} does not fit the {part} architecture: {got} != {expected}")
@@ -152,7 +152,9 @@ def load_agent(name: str, framework: str = "torch", zoo_dir: Path = ZOO_DIR):
     weights = load_weights(name, zoo_dir)
     spec = card(name, zoo_dir)["spec"]
     if framework == "torch":
-        return nets.build_torch(spec, weights).eval()
+        from .nets import build_torch
+
+        return build_torch(spec, weights).eval()
     from .keras_nets import build_keras
 
     return build_keras(spec, weights)
