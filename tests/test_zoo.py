@@ -1,0 +1,112 @@
+"""The shipped zoo: every agent present, loadable in both frameworks with identical behaviour, and good."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+import prunerl
+from prunerl import zoo
+from prunerl.evaluation import evaluate
+
+AGENTS = list(zoo.RECIPES)
+
+
+def real_observations(name: str, n: int = 1_000, seed: int = 0) -> np.ndarray:
+    """Observations the agent really meets: its own greedy play, with 20 % random actions for variety."""
+    model = prunerl.load_agent(name)
+    env = prunerl.make_env(zoo.card(name)["env_id"])
+    env.action_space.seed(seed)
+    rng = np.random.default_rng(seed)
+    obs, _ = env.reset(seed=seed)
+    seen = []
+    while len(seen) < n:
+        seen.append(obs)
+        if rng.random() < 0.2:
+            action = env.action_space.sample()
+        else:
+            action = int(model(obs[None].astype(np.float32)).argmax())
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            obs, _ = env.reset()
+    return np.stack(seen).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", AGENTS)
+def test_every_recipe_ships_a_weight_file_and_card(name):
+    info = zoo.card(name)
+    assert zoo.weight_path(name).exists()
+    for key in ("env_id", "spec", "algorithm", "seed", "env_steps", "eval", "date", "sha256"):
+        assert key in info, key
+    assert info["eval"]["episodes"] == 20 and info["eval"]["mean_return"] >= info["return_bar"]
+
+
+@pytest.mark.parametrize("name", AGENTS)
+def test_torch_and_keras_agree_on_real_observations(name, keras):
+    obs = real_observations(name)
+    torch_out = prunerl.load_agent(name, "torch")(obs).detach().numpy()
+    keras_out = np.asarray(prunerl.load_agent(name, "tensorflow")(obs, training=False))
+    assert torch_out.shape == keras_out.shape == (1_000, zoo.card(name)["spec"]["layers"][-1]["out"])
+    np.testing.assert_allclose(keras_out, torch_out, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(keras_out.argmax(1), torch_out.argmax(1))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("framework", ["torch", "tensorflow"])
+@pytest.mark.parametrize("name", AGENTS)
+def test_agent_meets_its_return_bar(name, framework):
+    info = zoo.card(name)
+    result = evaluate(prunerl.load_agent(name, framework), info["env_id"], episodes=20, seed=0)
+    assert result.mean >= info["return_bar"], f"{name} [{framework}]: {result}"
+    # The card records what this evaluation gives (torch is the framework the card was measured in).
+    assert result.mean == pytest.approx(info["eval"]["mean_return"], abs=1e-6 * max(1.0, abs(result.mean)))
+
+
+def test_unknown_agent_lists_the_known_ones():
+    with pytest.raises(zoo.UnknownAgentError) as err:
+        prunerl.load_agent("cartpole-ppo")
+    assert "cartpole-ppo" in str(err.value) and all(name in str(err.value) for name in AGENTS)
+
+
+def test_unknown_framework_is_refused():
+    with pytest.raises(ValueError, match="unknown framework 'jax'"):
+        prunerl.load_agent("cartpole-dqn", "jax")
+
+
+@pytest.fixture
+def zoo_copy(tmp_path):
+    for suffix in (".npz", ".json"):
+        shutil.copy(zoo.ZOO_DIR / f"cartpole-dqn{suffix}", tmp_path)
+    return tmp_path
+
+
+def test_missing_weight_file_names_the_file(zoo_copy):
+    (zoo_copy / "cartpole-dqn.npz").unlink()
+    with pytest.raises(zoo.WeightFileError, match="weight file missing: .*cartpole-dqn.npz"):
+        prunerl.load_agent("cartpole-dqn", zoo_dir=zoo_copy)
+
+
+def test_corrupt_weight_file_is_refused_not_randomly_initialised(zoo_copy):
+    path = zoo_copy / "cartpole-dqn.npz"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(zoo.WeightFileError, match="cartpole-dqn.npz"):
+        prunerl.load_agent("cartpole-dqn", zoo_dir=zoo_copy)
+
+
+def test_weight_file_of_the_wrong_architecture_is_refused(zoo_copy):
+    # A well-formed file whose card hash matches but whose tensors do not fit the spec.
+    info = zoo.card("cartpole-dqn", zoo_copy)
+    zoo.save_agent("cartpole-dqn", {"0.weight": np.zeros((3, 3), np.float32)}, info, zoo_dir=zoo_copy)
+    with pytest.raises(zoo.WeightFileError, match="does not fit the actor architecture"):
+        prunerl.load_agent("cartpole-dqn", zoo_dir=zoo_copy)
+
+
+def test_unreadable_weight_file_names_the_file(zoo_copy):
+    path = zoo_copy / "cartpole-dqn.npz"
+    path.write_bytes(b"not a zip archive")
+    info = zoo.card("cartpole-dqn", zoo_copy)
+    (zoo_copy / "cartpole-dqn.json").write_text(json.dumps(dict(info, sha256=zoo.sha256(path))))
+    with pytest.raises(zoo.WeightFileError, match="cannot be read"):
+        prunerl.load_agent("cartpole-dqn", zoo_dir=zoo_copy)
