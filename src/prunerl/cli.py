@@ -14,11 +14,17 @@ COMMANDS = {
     "zoo": "list the agent zoo with each agent's measured return",
     "evaluate": "evaluate a zoo agent with seeded greedy episodes",
     "train": "train a zoo agent from scratch and write its weight file and card",
+    "build": "build the nbgrader course, released exercises and executed solutions from autograder/sources",
+    "grade": "grade notebooks or an nbgrader submitted/ tree through nbgrader autograde",
+    "check": "run a notebook's visible tests locally (fast; hidden tests run only at grading)",
+    "compare": "compare pruning strategies x sparsities over seeds: return with CI, size, FLOPs, CSV and plot",
+    "interview": "mock interview on the eight concept questions (self-scored, history kept)",
 }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="prunerl", description="prunerl: a course on pruning deep RL agents in PyTorch and TensorFlow.")
+    parser = argparse.ArgumentParser(
+        prog="prunerl", description="prunerl: a course on pruning deep RL agents in PyTorch and TensorFlow.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     argv = sys.argv[1:] if argv is None else argv
     chosen = next((a for a in argv if not a.startswith("-")), None)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -36,7 +37,8 @@ class EvalResult:
                 "max_return": float(self.returns.max()), "mean_length": float(self.lengths.mean())}
 
     def __str__(self) -> str:
-        return f"{self.env_id}: mean return {self.mean:.2f} ± {self.std:.2f} over {len(self.returns)} episodes (seed {self.seed})"
+        return (f"{self.env_id}: mean return {self.mean:.2f} ± {self.std:.2f} "
+                f"over {len(self.returns)} episodes (seed {self.seed})")
 
 
 def framework_of(model) -> str | None:

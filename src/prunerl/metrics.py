@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -25,14 +25,16 @@ def _torch_layers(model):
 def _keras_layers(model):
     import keras
 
-    return [(layer.name, layer) for layer in model.layers if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D))]
+    kinds = (keras.layers.Dense, keras.layers.Conv2D)
+    return [(layer.name, layer) for layer in model.layers if isinstance(layer, kinds)]
 
 
 def prunable_weights(model) -> dict[str, np.ndarray]:
     """``{name: weight array}`` of every prunable tensor (torch: ``"0.weight"``; Keras: ``"dense_0/kernel"``)."""
     framework = framework_of(model)
     if framework == "torch":
-        return {f"{name}.weight" if name else "weight": m.weight.detach().cpu().numpy() for name, m in _torch_layers(model)}
+        return {f"{name}.weight" if name else "weight": m.weight.detach().cpu().numpy()
+                for name, m in _torch_layers(model)}
     if framework == "tensorflow":
         return {f"{name}/kernel": np.asarray(layer.kernel) for name, layer in _keras_layers(model)}
     raise TypeError(f"expected a torch module or a Keras model, got {type(model).__name__}")
@@ -113,7 +115,8 @@ def flops(model, input_shape: tuple[int, ...] | None = None, nonzero_only: bool 
     would do, not what a dense kernel multiplying zeros actually does. ``input_shape`` (without the
     batch dimension) is needed for a torch module built without ``obs_shape``.
     """
-    return int(sum(2 * macs * (density if nonzero_only else 1.0) for _, macs, density in _layer_macs(model, input_shape)))
+    layers = _layer_macs(model, input_shape)
+    return int(sum(2 * macs * (density if nonzero_only else 1.0) for _, macs, density in layers))
 
 
 def latency(call: Callable[[], object], warmup: int = 10, repeats: int = 50, number: int = 1) -> float:

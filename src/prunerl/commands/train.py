@@ -7,7 +7,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("name", help="zoo agent to train (see `prunerl zoo`)")
     parser.add_argument("--seed", type=int, default=None, help="training seed (default: the recipe's)")
     parser.add_argument("--steps", type=int, default=None, help="environment steps (default: the recipe's)")
-    parser.add_argument("--zoo-dir", default=None, help="write the weight file and card here (default: the package zoo)")
+    parser.add_argument("--zoo-dir", default=None,
+                        help="write the weight file and card here (default: the package zoo)")
 
 
 def run(args) -> int:

@@ -23,7 +23,8 @@ def run(args) -> int:
                          no_wrap=column in ("agent", "return"))
     for row in rows:
         if row.get("trained") is False:
-            table.add_row(row["name"], row["env_id"], row["algorithm"].upper(), "-", "-", "untrained", f"{row['return_bar']:g}")
+            table.add_row(row["name"], row["env_id"], row["algorithm"].upper(), "-", "-", "untrained",
+                          f"{row['return_bar']:g}")
             continue
         widths = ["x".join(map(str, row["spec"]["obs_shape"]))]
         widths += [str(layer["out"]) for layer in row["spec"]["layers"] if "out" in layer]
@@ -33,5 +34,8 @@ def run(args) -> int:
                      for layer in row["spec"]["layers"] if "out" in layer)
         table.add_row(row["name"], row["env_id"], row["algorithm"].upper(), arch, f"{params:,}",
                       f"{row['eval']['mean_return']:.2f}", f"{row['return_bar']:g}")
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # a log or a pipe: do not squeeze the table into 80 columns
+        console.width = 120
+    console.print(table)
     return 0
