@@ -1,0 +1,185 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false}
+# # Exercise 1 (PyTorch): magnitude pruning with a threshold
+#
+# A trained DQN agent for CartPole (`cartpole-dqn`, an MLP 4-256-256-2) has about 67 000 weights. Many of them
+# are tiny: the agent would act the same without them. **Magnitude pruning** sets the weights with the smallest
+# |w| to zero. In deep RL this matters for two reasons: an agent often runs on a robot or in a game loop, where
+# memory and energy are tight; and, as Graesser et al. (ICML 2022) found, 80–90 % of a DQN's weights can go with
+# little loss of return — sparsity is cheap for RL agents, but only if it is done right.
+#
+# You will write two functions:
+#
+# 1. `threshold_prune(model, threshold)` — zero every weight with |w| <= threshold, in place;
+# 2. `global_threshold(model, sparsity)` — find the threshold that prunes a given fraction of all weights.
+#
+# Run the first cell before anything else. The test cells below each exercise are graded; some checks are
+# hidden and run on real zoo agents, so make your code follow the contract exactly, not just the visible tests.
+# Check your work before you submit with `prunerl check exercises/ex1_threshold_torch.ipynb`.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
+import copy
+
+import numpy as np
+import torch
+
+import prunerl
+from prunerl.grading import checks  # the grader's checks (keep this cell first and unchanged)
+
+checks.setup("torch")
+agent = prunerl.load_agent("cartpole-dqn")  # an nn.Sequential: Linear(4, 256), ReLU, Linear(256, 256), ReLU, Linear(256, 2)
+print(agent)
+print(prunerl.evaluate(agent, "CartPole-v1", episodes=5, seed=0))
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "contract_threshold", "locked": true, "schema_version": 3, "solution": false}
+# ## 1. `threshold_prune(model, threshold)`
+#
+# **Contract**
+#
+# - `model`: a torch module (e.g. a zoo agent). The *prunable* tensors are the `weight` of every `nn.Linear` and
+#   `nn.Conv2d` layer — the same tensors `prunerl.metrics.prunable_weights(model)` returns, with the same names
+#   (`"0.weight"`, `"2.weight"`, ...). **Biases are never pruned.**
+# - Every entry with `|w| <= threshold` is set to exactly `0.0`, **in place** (in the model's own parameters);
+#   every entry with `|w| > threshold` keeps its exact value.
+# - Returns `{parameter name: mask}` for every prunable tensor, where `mask` is a NumPy boolean array of the
+#   weight's shape, `True` = kept (`|w| > threshold`).
+# - Implement it yourself (torch/NumPy); the course's reference `prunerl.pruning` is off limits here.
+#
+# *Why not biases?* A bias is one number per unit: pruning it saves almost nothing, and it shifts the unit's
+# pre-activation for every input (a ReLU unit whose bias is zeroed may switch on or off for every state). It is
+# also a classic bug: code that loops over `model.parameters()` (or Keras' `layer.get_weights()`, which returns
+# `[kernel, bias]`) and thresholds every array prunes the biases too, silently.
+
+# %% nbgrader={"grade": false, "grade_id": "threshold_prune", "locked": false, "schema_version": 3, "solution": true}
+def threshold_prune(model, threshold):
+    """Zero, in place, every prunable weight with |w| <= threshold; return {name: boolean keep-mask}."""
+    ### BEGIN SOLUTION
+    masks = {}
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            if isinstance(module, (torch.nn.Linear, torch.nn.Conv2d)):
+                keep = module.weight.abs() > threshold
+                module.weight.mul_(keep)
+                masks[f"{name}.weight" if name else "weight"] = keep.numpy().copy()
+    return masks
+    ### END SOLUTION
+
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "try_threshold", "locked": true, "schema_version": 3, "solution": false}
+# Try it on a copy of the agent (never prune the original you want to compare with):
+
+# %%
+pruned = copy.deepcopy(agent)
+masks = threshold_prune(pruned, 0.05)
+print({name: f"{1 - m.mean():.1%} pruned" for name, m in masks.items()})
+print("sparsity:", round(prunerl.metrics.sparsity(pruned), 3))
+print(prunerl.evaluate(pruned, "CartPole-v1", episodes=5, seed=0))
+
+# %% nbgrader={"grade": true, "grade_id": "test_threshold_keys", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+net = copy.deepcopy(agent)
+masks = threshold_prune(net, 0.05)
+assert isinstance(masks, dict), f"threshold_prune returned {type(masks).__name__}, expected a dict"
+assert sorted(masks) == ["0.weight", "2.weight", "4.weight"], f"mask names {sorted(masks)}, expected the three weights"
+assert all(np.asarray(m).dtype == bool for m in masks.values()), "masks must be boolean arrays"
+### BEGIN HIDDEN TESTS
+checks.threshold_keys(threshold_prune)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_threshold_masks", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+net = copy.deepcopy(agent)
+w0 = net[0].weight.detach().numpy().copy()
+masks = threshold_prune(net, 0.1)
+assert np.array_equal(np.asarray(masks["0.weight"]), np.abs(w0) > 0.1), "masks['0.weight'] is not |w| > 0.1"
+### BEGIN HIDDEN TESTS
+checks.threshold_masks(threshold_prune)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_threshold_zeroes", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+net = copy.deepcopy(agent)
+w2 = net[2].weight.detach().numpy().copy()
+threshold_prune(net, 0.1)
+after = net[2].weight.detach().numpy()
+assert np.all(after[np.abs(w2) <= 0.1] == 0), "weights with |w| <= threshold must be zero in the model itself"
+assert np.array_equal(after[np.abs(w2) > 0.1], w2[np.abs(w2) > 0.1]), "surviving weights must keep their values"
+### BEGIN HIDDEN TESTS
+checks.threshold_zeroes(threshold_prune)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_threshold_ties", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+tiny = torch.nn.Sequential(torch.nn.Linear(2, 2))
+with torch.no_grad():
+    tiny[0].weight.copy_(torch.tensor([[0.5, -0.5], [0.25, 1.0]]))
+masks = threshold_prune(tiny, 0.5)
+assert masks["0.weight"].tolist() == [[False, False], [False, True]], f"got {masks['0.weight'].tolist()}"
+### BEGIN HIDDEN TESTS
+checks.threshold_ties(threshold_prune)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_threshold_biases", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+net = copy.deepcopy(agent)
+b0 = net[0].bias.detach().numpy().copy()
+threshold_prune(net, 10.0)  # a huge threshold prunes every weight, and must still leave the biases alone
+assert np.array_equal(net[0].bias.detach().numpy(), b0), "threshold_prune changed a bias"
+### BEGIN HIDDEN TESTS
+checks.threshold_biases(threshold_prune)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_threshold_conv", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+conv = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 2), torch.nn.Flatten(), torch.nn.Linear(4, 2))
+masks = threshold_prune(conv, 0.1)
+assert sorted(masks) == ["0.weight", "2.weight"], f"mask names {sorted(masks)}: conv kernels are pruned too"
+assert masks["0.weight"].shape == (4, 3, 2, 2)
+### BEGIN HIDDEN TESTS
+checks.threshold_conv(threshold_prune)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "contract_global", "locked": true, "schema_version": 3, "solution": false}
+# ## 2. `global_threshold(model, sparsity)`
+#
+# One threshold for the whole network ("global" magnitude pruning, Han et al. 2015) prunes layers unevenly: a
+# layer full of small weights loses more than one of large weights. The alternative, the same fraction in every
+# layer ("layer-wise"), is what you will compare in exercise 5.
+#
+# **Contract**
+#
+# - Returns a float `t` such that pruning `|w| <= t` over **all prunable weights pooled together** prunes exactly
+#   `k = round(sparsity * n)` of the `n` entries (assume no ties at the cut): the `k`-th smallest `|w|`, and for
+#   `k == 0` any value below every `|w|` (e.g. `-1.0`).
+# - The model is not changed.
+#
+# (The oracle the grader compares with is `torch.nn.utils.prune.global_unstructured` with `L1Unstructured`.)
+
+# %% nbgrader={"grade": false, "grade_id": "global_threshold", "locked": false, "schema_version": 3, "solution": true}
+def global_threshold(model, sparsity):
+    """The threshold t such that |w| <= t prunes round(sparsity * n) of all prunable weights pooled."""
+    ### BEGIN SOLUTION
+    magnitudes = torch.cat([m.weight.detach().abs().flatten() for m in model.modules()
+                            if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))])
+    k = int(round(sparsity * magnitudes.numel()))
+    if k == 0:
+        return -1.0
+    return float(torch.sort(magnitudes).values[k - 1])
+    ### END SOLUTION
+
+
+# %%
+net = copy.deepcopy(agent)
+t = global_threshold(net, 0.8)
+threshold_prune(net, t)
+print(f"threshold {t:.4f} -> sparsity {prunerl.metrics.sparsity(net):.3f}", prunerl.metrics.layer_sparsity(net))
+
+# %% nbgrader={"grade": true, "grade_id": "test_global_threshold", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+net = copy.deepcopy(agent)
+weights = np.concatenate([np.abs(w).ravel() for w in prunerl.metrics.prunable_weights(net).values()])
+t = global_threshold(net, 0.5)
+assert int((weights <= t).sum()) == round(0.5 * weights.size), "the threshold should prune half of all weights"
+### BEGIN HIDDEN TESTS
+checks.global_threshold(global_threshold)
+### END HIDDEN TESTS

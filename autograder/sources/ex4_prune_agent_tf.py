@@ -1,0 +1,178 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false}
+# # Exercise 4 (TensorFlow / Keras 3): how much can an agent lose, and can fine-tuning win it back?
+#
+# A classifier's accuracy is measured on a fixed test set. An RL agent's quality is a **return**, measured by
+# playing episodes — and a pruned agent's mistakes compound: one wrong action changes every state after it. So the
+# honest way to know what pruning costs is a **sweep**: prune copies of the agent to several sparsities and
+# evaluate each on the *same* seeded episodes (`prunerl.evaluate(model, env_id, episodes, seed)` plays episode `i`
+# from reset seed `seed + i`, so every copy faces exactly the same starts).
+#
+# Then **fine-tuning**: a few thousand more environment steps of training let the surviving weights compensate
+# (Han et al. 2015's train–prune–retrain). The trap: the optimizer does not know about your masks. The gradient of
+# a zeroed weight is generally non-zero, and Adam's running moments keep pushing weights that had momentum, so
+# pruned weights come back to life after the first step. The mask must be re-applied after **every** optimizer step.
+#
+# You will write `sparsity_sweep` and `finetune_pruned`. Check your work before you submit with
+# `prunerl check exercises/ex4_prune_agent_tf.ipynb`.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
+import numpy as np
+import pandas as pd
+
+import prunerl
+import prunerl.train  # noqa: F401  (prunerl.finetune; it trains Keras models through a PyTorch twin)
+from prunerl.grading import checks  # the grader's checks (keep this cell first and unchanged)
+
+checks.setup("tensorflow")
+agent = prunerl.load_agent("cartpole-dqn", framework="tensorflow")
+
+import keras  # noqa: E402
+
+
+def fresh(model):
+    """A copy of a Keras model with the same weights."""
+    twin = keras.models.clone_model(model)
+    twin.set_weights(model.get_weights())
+    return twin
+ENV = prunerl.card("cartpole-dqn")["env_id"]  # "CartPole-v1"
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "contract_sweep", "locked": true, "schema_version": 3, "solution": false}
+# ## 1. `sparsity_sweep(agent, env_id, sparsities, episodes, seed)`
+#
+# **Contract**
+#
+# - For each sparsity `s` in `sparsities` (in the order given; it need not be sorted), take a **fresh copy** of
+#   `agent` (`fresh(agent)` above) and prune it by **global magnitude**: the `round(s * n)` weights with the smallest `|w|` among all `n`
+#   prunable weights pooled (Dense/Conv2D kernels, never biases) are set to zero. Write the pruning yourself
+#   (`global_magnitude_prune` below; `prunerl.pruning` is the course's reference and is off limits).
+# - Evaluate the copy with `prunerl.evaluate(copy, env_id, episodes=episodes, seed=seed)` (call it as
+#   `prunerl.evaluate`).
+# - Return a pandas DataFrame with one row per sparsity, in the given order, and columns `sparsity` (as requested),
+#   `achieved_sparsity` (`prunerl.metrics.sparsity` of the pruned copy), `mean_return` and `std_return` (the
+#   evaluation's `.mean` and `.std`).
+# - `agent` itself is not changed.
+
+# %% nbgrader={"grade": false, "grade_id": "global_magnitude_prune", "locked": false, "schema_version": 3, "solution": true}
+def global_magnitude_prune(model, sparsity):
+    """Zero, in place, the round(sparsity * n) smallest-|w| prunable weights pooled; return {name: keep-mask}."""
+    ### BEGIN SOLUTION
+    layers = [layer for layer in model.layers if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D))]
+    kernels = [layer.kernel.numpy() for layer in layers]
+    flat = np.concatenate([np.abs(k).ravel() for k in kernels])
+    keep = np.ones(flat.size, bool)
+    keep[np.argsort(flat, kind="stable")[:int(round(sparsity * flat.size))]] = False
+    masks, offset = {}, 0
+    for layer, kernel in zip(layers, kernels):
+        mask = keep[offset:offset + kernel.size].reshape(kernel.shape)
+        layer.kernel.assign(kernel * mask)
+        masks[f"{layer.name}/kernel"] = mask
+        offset += kernel.size
+    return masks
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": false, "grade_id": "sparsity_sweep", "locked": false, "schema_version": 3, "solution": true}
+def sparsity_sweep(agent, env_id, sparsities, episodes, seed):
+    """Prune fresh copies to each sparsity, evaluate each on the same seeded episodes; one row per sparsity."""
+    ### BEGIN SOLUTION
+    rows = []
+    for s in sparsities:
+        pruned = fresh(agent)
+        global_magnitude_prune(pruned, s)
+        result = prunerl.evaluate(pruned, env_id, episodes=episodes, seed=seed)
+        rows.append({"sparsity": s, "achieved_sparsity": prunerl.metrics.sparsity(pruned),
+                     "mean_return": result.mean, "std_return": result.std})
+    return pd.DataFrame(rows)
+    ### END SOLUTION
+
+
+# %%
+sweep = sparsity_sweep(agent, ENV, [0.8, 0.9, 0.95], episodes=3, seed=0)  # Keras steps slowly: keep it small
+sweep
+
+# %% nbgrader={"grade": true, "grade_id": "test_sweep_table", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+df = sparsity_sweep(agent, ENV, [0.97, 0.95], episodes=1, seed=0)
+assert list(df["sparsity"]) == [0.97, 0.95], f"sparsity column {list(df['sparsity'])}"
+assert {"achieved_sparsity", "mean_return", "std_return"} <= set(df.columns), f"columns {list(df.columns)}"
+### BEGIN HIDDEN TESTS
+checks.sweep_table(sparsity_sweep)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_sweep_sparsity", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+df = sparsity_sweep(agent, ENV, [0.97, 0.95], episodes=1, seed=0)
+assert abs(df["achieved_sparsity"].iloc[1] - 0.95) < 1e-4, "the second copy must be at 0.95: prune fresh copies"
+### BEGIN HIDDEN TESTS
+checks.sweep_sparsity(sparsity_sweep)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_sweep_returns", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+df = sparsity_sweep(agent, ENV, [0.97], episodes=2, seed=3)
+copy97 = fresh(agent)
+global_magnitude_prune(copy97, 0.97)
+expected = prunerl.evaluate(copy97, ENV, episodes=2, seed=3)
+assert np.isclose(df["mean_return"].iloc[0], expected.mean), "mean_return is not the seeded return of the pruned copy"
+### BEGIN HIDDEN TESTS
+checks.sweep_returns(sparsity_sweep)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_sweep_unchanged", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+before = [w.copy() for w in agent.get_weights()]
+sparsity_sweep(agent, ENV, [0.97], episodes=1, seed=0)
+assert all(np.array_equal(b, w) for b, w in zip(before, agent.get_weights())), "the sweep changed the agent"
+### BEGIN HIDDEN TESTS
+checks.sweep_unchanged(sparsity_sweep)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "contract_finetune", "locked": true, "schema_version": 3, "solution": false}
+# ## 2. `finetune_pruned(agent, masks, env_id, steps, seed)`
+#
+# **Contract**
+#
+# - `agent` is already pruned with `masks` (`{"dense_0/kernel": boolean keep-mask, ...}`, as
+#   `global_magnitude_prune` returns them).
+# - Fine-tune it **in place** with `prunerl.finetune(agent, env_id, steps, seed=seed, callback=...)` (call it as
+#   `prunerl.finetune`): the callback `callback(model, optimizer_step)` runs after every optimizer step; use it to
+#   hold the masks, so that every pruned weight is exactly zero after every step.
+# - Return the fine-tuned agent.
+
+# %% nbgrader={"grade": false, "grade_id": "finetune_pruned", "locked": false, "schema_version": 3, "solution": true}
+def finetune_pruned(agent, masks, env_id, steps, seed):
+    """Fine-tune a pruned agent in place, re-applying the masks after every optimizer step; return it."""
+    ### BEGIN SOLUTION
+    def hold_masks(model, optimizer_step):
+        for name, mask in masks.items():  # "dense_0/kernel" -> layer "dense_0"
+            kernel = model.get_layer(name.split("/")[0]).kernel
+            kernel.assign(kernel.numpy() * mask)
+
+    prunerl.finetune(agent, env_id, steps, seed=seed, callback=hold_masks)
+    return agent
+    ### END SOLUTION
+
+
+# %%
+pruned = fresh(agent)
+masks = global_magnitude_prune(pruned, 0.9)
+print("pruned to 0.9:", prunerl.evaluate(pruned, ENV, episodes=2, seed=0))
+finetune_pruned(pruned, masks, ENV, steps=520, seed=0)
+print("after fine-tuning:", prunerl.evaluate(pruned, ENV, episodes=2, seed=0), "sparsity", prunerl.metrics.sparsity(pruned))
+
+# %% nbgrader={"grade": true, "grade_id": "test_finetune_masks", "locked": true, "points": 3, "schema_version": 3, "solution": false}
+assert abs(prunerl.metrics.sparsity(pruned) - 0.9) < 1e-4, "the fine-tuned agent lost its sparsity"
+### BEGIN HIDDEN TESTS
+checks.finetune_masks(finetune_pruned)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_finetune_trains", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+assert prunerl.metrics.sparsity(pruned) > 0 and callable(finetune_pruned)
+# hidden: the returned agent was fine-tuned (survivors moved) with the env_id, steps and seed given
+### BEGIN HIDDEN TESTS
+checks.finetune_trains(finetune_pruned)
+### END HIDDEN TESTS

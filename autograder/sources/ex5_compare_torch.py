@@ -1,0 +1,284 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false}
+# # Exercise 5 (PyTorch): comparing pruning strategies honestly
+#
+# Blalock et al. (MLSys 2020) read 81 pruning papers and found no shared benchmark or metric: most comparisons
+# could not be trusted. In deep RL it is worse, because returns are noisy — one seed can make a method look good.
+# A fair comparison prunes the **same agent** with each strategy, at the **same sparsities**, evaluates on the
+# **same seeded episodes**, repeats over **several seeds**, and shows the spread, not just a mean.
+#
+# You will implement:
+#
+# 1. `polynomial_sparsity(step, initial, final, begin_step, end_step, power=3)` — the gradual schedule of Zhu &
+#    Gupta (2017), the one TensorFlow Model Optimization's `PolynomialDecay` implements;
+# 2. `prune(agent, strategy, sparsity, seed)` — four one-shot strategies;
+# 3. `compare_strategies(...)` — the tidy table of a fair comparison, including `gradual` pruning during
+#    fine-tuning (Graesser et al. 2022 and Obando-Ceron et al. 2024 prune DQN agents this way);
+# 4. `plot_comparison(df)` — mean return per strategy with a confidence band.
+#
+# Check your work before you submit with `prunerl check exercises/ex5_compare_torch.ipynb`.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
+import copy
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+import prunerl
+import prunerl.train  # noqa: F401  (prunerl.finetune, prunerl.train.optimizer_steps_for)
+from prunerl.grading import checks  # the grader's checks (keep this cell first and unchanged)
+
+checks.setup("torch")
+agent = prunerl.load_agent("cartpole-dqn")
+ENV = prunerl.card("cartpole-dqn")["env_id"]
+STRATEGIES = ["random", "layerwise_magnitude", "global_magnitude", "l1_structured"]
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "contract_schedule", "locked": true, "schema_version": 3, "solution": false}
+# ## 1. `polynomial_sparsity(step, initial, final, begin_step, end_step, power=3)`
+#
+# Zhu & Gupta: $s_t = s_f + (s_i - s_f)\,\bigl(1 - \frac{t - t_0}{t_1 - t_0}\bigr)^{p}$ for $t_0 \le t \le t_1$;
+# before `begin_step` the sparsity is `initial`, after `end_step` it is `final`. Sparsity rises fast early, while
+# the network has many redundant weights, and slowly near the end. Return a float.
+
+# %% nbgrader={"grade": false, "grade_id": "polynomial_sparsity", "locked": false, "schema_version": 3, "solution": true}
+def polynomial_sparsity(step, initial, final, begin_step, end_step, power=3):
+    """Zhu & Gupta's gradual pruning schedule."""
+    ### BEGIN SOLUTION
+    progress = min(max((step - begin_step) / (end_step - begin_step), 0.0), 1.0)
+    return float(final + (initial - final) * (1.0 - progress) ** power)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_schedule", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+assert np.isclose(polynomial_sparsity(50, 0.0, 0.8, 0, 100), 0.8 * (1 - 0.5 ** 3))
+assert np.isclose(polynomial_sparsity(50, 0.0, 0.8, 0, 100, power=1), 0.4)
+### BEGIN HIDDEN TESTS
+checks.schedule(polynomial_sparsity)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_schedule_hold", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+assert np.isclose(polynomial_sparsity(0, 0.1, 0.8, 10, 100), 0.1), "before begin_step the schedule is `initial`"
+assert np.isclose(polynomial_sparsity(500, 0.1, 0.8, 10, 100), 0.8), "after end_step the schedule is `final`"
+### BEGIN HIDDEN TESTS
+checks.schedule_hold(polynomial_sparsity)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "contract_prune", "locked": true, "schema_version": 3, "solution": false}
+# ## 2. `prune(agent, strategy, sparsity, seed)`
+#
+# **Contract.** Prunes `agent` **in place** and returns the masks `{parameter name: NumPy boolean keep-mask}` of all
+# prunable weights (Linear/Conv weights, names as `prunerl.metrics.prunable_weights`; biases are never touched).
+# Implement it yourself: `prunerl.pruning` is the course's reference and is off limits. With `k(n) = round(sparsity
+# * n)`:
+#
+# - `"random"`: in **each** weight tensor of `n` entries, `k(n)` entries chosen uniformly at random — reproducible
+#   for a given `seed`, different for different seeds (use `np.random.default_rng(seed)`);
+# - `"layerwise_magnitude"`: in each tensor, its `k(n)` smallest-`|w|` entries;
+# - `"global_magnitude"`: the `k(n)` smallest `|w|` over all tensors pooled (one threshold for the network);
+# - `"l1_structured"`: in each **hidden** layer with `u` units, the `k(u)` units with the smallest L1 norm of
+#   incoming weights lose all their incoming weights (whole rows); the output layer is not pruned (each output
+#   is an action). Biases stay, as in the other strategies.
+#
+# Ties (equal scores) go by position, lower index first (a stable sort); any other strategy raises `ValueError`.
+
+# %% nbgrader={"grade": false, "grade_id": "prune", "locked": false, "schema_version": 3, "solution": true}
+def prune(agent, strategy, sparsity, seed=0):
+    """Prune `agent` in place with one of the four strategies; return {name: boolean keep-mask}."""
+    ### BEGIN SOLUTION
+    names = list(prunerl.metrics.prunable_weights(agent))
+    params = dict(agent.named_parameters())
+    weights = {n: params[n].detach().numpy() for n in names}
+
+    def keep_all_but_smallest(scores, k):
+        keep = np.ones(scores.size, bool)
+        keep[np.argsort(scores, kind="stable")[:k]] = False
+        return keep
+
+    def k_of(n):
+        return int(round(sparsity * n))
+
+    if strategy == "random":
+        rng = np.random.default_rng(seed)
+        masks = {n: keep_all_but_smallest(rng.random(w.size), k_of(w.size)).reshape(w.shape) for n, w in weights.items()}
+    elif strategy == "layerwise_magnitude":
+        masks = {n: keep_all_but_smallest(np.abs(w).ravel(), k_of(w.size)).reshape(w.shape) for n, w in weights.items()}
+    elif strategy == "global_magnitude":
+        flat = np.concatenate([np.abs(w).ravel() for w in weights.values()])
+        keep = keep_all_but_smallest(flat, k_of(flat.size))
+        masks, offset = {}, 0
+        for n, w in weights.items():
+            masks[n] = keep[offset:offset + w.size].reshape(w.shape)
+            offset += w.size
+    elif strategy == "l1_structured":
+        masks = {}
+        for i, (n, w) in enumerate(weights.items()):
+            if i == len(weights) - 1:
+                masks[n] = np.ones(w.shape, bool)
+                continue
+            units = keep_all_but_smallest(np.abs(w).reshape(w.shape[0], -1).sum(axis=1), k_of(w.shape[0]))
+            masks[n] = np.broadcast_to(units.reshape((-1,) + (1,) * (w.ndim - 1)), w.shape).copy()
+    else:
+        raise ValueError(f"unknown strategy {strategy!r}")
+    with torch.no_grad():
+        for n, mask in masks.items():
+            params[n].mul_(torch.as_tensor(mask))
+    return masks
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_prune_random", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+net = copy.deepcopy(agent)
+masks = prune(net, "random", 0.5, seed=0)
+assert int((~masks["2.weight"]).sum()) == round(0.5 * 256 * 256)
+### BEGIN HIDDEN TESTS
+checks.prune_random(prune)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_prune_layerwise", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+net = copy.deepcopy(agent)
+masks = prune(net, "layerwise_magnitude", 0.5)
+assert all(abs((~m).mean() - 0.5) < 0.01 for m in masks.values()), "every layer loses half its weights"
+### BEGIN HIDDEN TESTS
+checks.prune_layerwise(prune)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_prune_global", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+net = copy.deepcopy(agent)
+prune(net, "global_magnitude", 0.8)
+assert abs(prunerl.metrics.sparsity(net) - 0.8) < 1e-4, f"sparsity {prunerl.metrics.sparsity(net)}"
+### BEGIN HIDDEN TESTS
+checks.prune_global(prune)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_prune_structured", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+net = copy.deepcopy(agent)
+masks = prune(net, "l1_structured", 0.5)
+rows_zero = int((~masks["0.weight"]).all(axis=1).sum())
+assert rows_zero == 128 and masks["4.weight"].all(), f"{rows_zero} whole units pruned in layer 0, expected 128"
+### BEGIN HIDDEN TESTS
+checks.prune_structured(prune)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "contract_compare", "locked": true, "schema_version": 3, "solution": false}
+# ## 3. `compare_strategies(agent, env_id, strategies, sparsities, seeds, episodes, gradual_steps=2000)`
+#
+# **Contract.** For every strategy, sparsity and seed (in that nesting): take a fresh copy of `agent`, prune it,
+# evaluate it with `prunerl.evaluate(copy, env_id, episodes=episodes, seed=seed)`, and add a row. Return a tidy
+# DataFrame with columns `strategy`, `sparsity`, `seed`, `mean_return` (one row per combination). `agent` is
+# not changed.
+#
+# - The four one-shot strategies prune with your `prune(copy, strategy, sparsity, seed)`.
+# - `"gradual"` prunes **during fine-tuning** (`gradual_prune` below): `prunerl.finetune(copy, env_id,
+#   gradual_steps, seed=seed, callback=...)` where the callback raises the global-magnitude sparsity on
+#   `polynomial_sparsity(step, 0.0, sparsity, 0, end)` with `end` = 75 % of the optimizer steps
+#   (`prunerl.train.optimizer_steps_for(env_id, gradual_steps)`), recomputing the masks every 10 optimizer steps
+#   and re-applying them after every step; the finished copy is at exactly `sparsity` (global magnitude).
+# - Call the library as `prunerl.evaluate` / `prunerl.finetune`.
+
+# %% nbgrader={"grade": false, "grade_id": "compare_strategies", "locked": false, "schema_version": 3, "solution": true}
+def gradual_prune(model, env_id, sparsity, steps, seed, every=10):
+    """Fine-tune `model` in place while its sparsity rises on the polynomial schedule; ends at `sparsity`."""
+    ### BEGIN SOLUTION
+    total = prunerl.train.optimizer_steps_for(env_id, steps)
+    end = max(1, int(0.75 * total))
+    masks = {}
+
+    def hook(net, step):
+        nonlocal masks
+        if not masks or (step % every == 0 and step <= end):
+            masks = prune(net, "global_magnitude", polynomial_sparsity(step, 0.0, sparsity, 0, end))
+        else:
+            params = dict(net.named_parameters())
+            with torch.no_grad():
+                for n, mask in masks.items():
+                    params[n].mul_(torch.as_tensor(mask))
+
+    prunerl.finetune(model, env_id, steps, seed=seed, callback=hook)
+    prune(model, "global_magnitude", sparsity)
+    return model
+    ### END SOLUTION
+
+
+def compare_strategies(agent, env_id, strategies, sparsities, seeds, episodes, gradual_steps=2000):
+    """One row (strategy, sparsity, seed, mean_return) per combination, each on a freshly pruned copy."""
+    ### BEGIN SOLUTION
+    rows = []
+    for strategy in strategies:
+        for sparsity in sparsities:
+            for seed in seeds:
+                model = copy.deepcopy(agent)
+                if strategy == "gradual":
+                    gradual_prune(model, env_id, sparsity, gradual_steps, seed)
+                else:
+                    prune(model, strategy, sparsity, seed)
+                result = prunerl.evaluate(model, env_id, episodes=episodes, seed=seed)
+                rows.append({"strategy": strategy, "sparsity": sparsity, "seed": seed, "mean_return": result.mean})
+    return pd.DataFrame(rows)
+    ### END SOLUTION
+
+
+# %%
+results = pd.concat([
+    compare_strategies(agent, ENV, STRATEGIES, [0.8, 0.9], seeds=[0, 1], episodes=2),
+    compare_strategies(agent, ENV, ["gradual"], [0.9], seeds=[0], episodes=2, gradual_steps=800),
+], ignore_index=True)
+results.groupby(["strategy", "sparsity"])["mean_return"].mean().unstack()
+
+# %% nbgrader={"grade": true, "grade_id": "test_compare_table", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+df = compare_strategies(agent, ENV, ["random", "global_magnitude"], [0.9], seeds=[0, 1], episodes=1)
+assert len(df) == 4 and {"strategy", "sparsity", "seed", "mean_return"} <= set(df.columns), df
+### BEGIN HIDDEN TESTS
+checks.compare_table(compare_strategies, prune)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_compare_gradual", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+assert set(results["strategy"]) >= {"gradual"}
+### BEGIN HIDDEN TESTS
+checks.compare_gradual(compare_strategies)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "contract_plot", "locked": true, "schema_version": 3, "solution": false}
+# ## 4. `plot_comparison(df)`
+#
+# **Contract.** Takes a DataFrame like `compare_strategies` returns and returns a matplotlib `Figure` with, for each
+# strategy, a line (label = the strategy's name) through the **mean over seeds** of `mean_return` at each sparsity
+# (sparsities in increasing order), and a filled band around it (`ax.fill_between`), e.g. a 95 % confidence
+# interval `mean ± 1.96 · std / sqrt(number of seeds)`. Label the axes.
+
+# %% nbgrader={"grade": false, "grade_id": "plot_comparison", "locked": false, "schema_version": 3, "solution": true}
+def plot_comparison(df):
+    """Mean return against sparsity, one line and one confidence band per strategy."""
+    ### BEGIN SOLUTION
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for strategy, group in df.groupby("strategy", sort=False):
+        stats = group.groupby("sparsity")["mean_return"].agg(["mean", "std", "count"]).sort_index()
+        half = 1.96 * stats["std"].fillna(0.0) / np.sqrt(stats["count"])
+        x = stats.index.to_numpy(float)
+        ax.plot(x, stats["mean"].to_numpy(), marker="o", label=strategy)
+        ax.fill_between(x, (stats["mean"] - half).to_numpy(), (stats["mean"] + half).to_numpy(), alpha=0.2)
+    ax.set_xlabel("sparsity")
+    ax.set_ylabel("mean return")
+    ax.legend()
+    return fig
+    ### END SOLUTION
+
+
+# %%
+plot_comparison(results);
+
+# %% nbgrader={"grade": true, "grade_id": "test_plot", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+fig = plot_comparison(results)
+assert fig.get_axes(), "the figure has no axes"
+plt.close(fig)
+### BEGIN HIDDEN TESTS
+checks.plot(plot_comparison)
+### END HIDDEN TESTS

@@ -1,0 +1,44 @@
+"""``prunerl build [ASSIGNMENT ...] [--check]``: generate the nbgrader course, exercises and solutions."""
+from __future__ import annotations
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                        help="assignments to build (default: every autograder/sources/*.py)")
+    parser.add_argument("--check", action="store_true",
+                        help="regenerate into a temporary directory and fail naming every stale generated file")
+    parser.add_argument("--no-execute", action="store_true", help="do not execute the solution notebooks")
+    parser.add_argument("--jobs", type=int, default=1, help="solution notebooks executed in parallel")
+    parser.add_argument("--root", default=None, help="repository root (default: the prunerl checkout)")
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from ..grading.build import BuildError, build, check_stale
+    from ..grading.course import Layout, default_layout
+
+    console = Console(stderr=True)
+    layout = Layout(Path(args.root).resolve()) if args.root else default_layout()
+    try:
+        if args.check:
+            stale = check_stale(layout, args.assignments or None)
+            if stale:
+                console.print(f"[red]{len(stale)} generated file(s) are stale:[/red]")
+                for line in stale:
+                    print(f"  {line}")
+                console.print("run `prunerl build` and commit the result")
+                return 1
+            n = len(args.assignments or layout.assignments())
+            console.print(f"[green]up to date[/green]: {n} assignment(s)")
+            return 0
+        written = build(layout, args.assignments or None, execute=not args.no_execute, jobs=args.jobs,
+                        log=lambda msg: console.print(f"[dim]{msg}[/dim]"))
+    except BuildError as exc:
+        console.print(f"[red]build failed[/red]: {exc}")
+        return 1
+    for path in written:
+        print(path.relative_to(layout.root))
+    return 0

@@ -1,0 +1,1 @@
+"""Grading: the nbgrader course tooling and the hidden checks of the exercises."""
