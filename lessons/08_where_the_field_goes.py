@@ -1,0 +1,256 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 8 — Where the field goes: tickets, dynamic sparsity, dormant neurons
+
+# %%
+from prunerl import lessons_support as L
+
+L.quiet()
+L.interview_card(8)
+
+# %% [markdown]
+# ## Four ideas, one paragraph each
+#
+# **Lottery tickets.** Frankle & Carbin (2019): train, prune by magnitude, reset the surviving weights to their
+# *initial* values and retrain — the sparse "winning ticket" (10–20 % of the weights) matches the dense network.
+# Deeper networks need **rewinding** to weights from early in training, $\theta_k$ with small $k$, not
+# $\theta_0$ (Frankle et al. 2019). Tickets exist in RL (Yu et al. 2020); Vischer et al. (2022) found the mask
+# carries most of the benefit and that input-layer masks drop irrelevant observation dimensions.
+#
+# **Dynamic sparse training** keeps the parameter count fixed while the connections move. Every $\Delta T$ steps
+# a fraction $\zeta_t$ of active weights with the smallest $|w|$ is dropped and as many inactive ones are grown:
+# at random in SET (Mocanu et al. 2018), where the dense gradient $|\partial\mathcal{L}/\partial w|$ is largest
+# in RigL (Evci et al. 2020). Graesser et al. (2022) benchmarked both in DRL.
+#
+# **Dormant neurons.** Sokar et al. (2023) call unit $i$ of layer $\ell$ $\tau$-dormant when
+#
+# $$ s_i^\ell = \frac{\mathbb{E}_{x}|h_i^\ell(x)|}{\frac{1}{H^\ell}\sum_k \mathbb{E}_{x}|h_k^\ell(x)|} \le \tau , $$
+#
+# found that their fraction grows during RL training (a loss of plasticity), and recycled them (ReDo).
+#
+# **Pruning as a scaling tool.** Obando-Ceron et al. (2024): gradual magnitude pruning to 95 % raised the returns
+# of DQN-family agents with wide Impala-ResNet encoders (about +50 % over dense), with fewer dormant neurons and
+# higher effective rank — but not with the small Nature CNN. Ma et al. (2025) report one-shot random static
+# sparsity helping DRL networks scale. The direction: sparsity for plasticity and scaling, not only compression.
+#
+# Three small demos on our agents follow. Dynamic sparse training needs the dense gradient, which the fine-tuning
+# hook sees only in PyTorch (a Keras model is trained through a PyTorch twin), so that demo is PyTorch-only; the
+# dormant-neuron count is framework-free.
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+import prunerl
+from prunerl import metrics, pruning
+
+AGENT = "cartpole-dqn"
+ENV, SPEC = prunerl.card(AGENT)["env_id"], prunerl.card(AGENT)["spec"]
+EPISODES = L.pick(20, 5)
+FT_STEPS = L.pick(3000, 500)
+SPARSITY = 0.8  # just past the one-shot cliff of this agent (lesson 1), so fine-tuning has work to do
+
+# %% [markdown]
+# ## Demo 1: dormant neurons before and after pruning
+
+# %%
+TAUS = (0.0, 0.025, 0.1)
+stages = {}
+dense = prunerl.load_agent(AGENT)
+obs = L.collect_observations(dense, ENV, L.pick(4000, 1000), epsilon=0.1)
+stages["dense"] = dense
+pruned = prunerl.load_agent(AGENT)
+masks = pruning.prune(pruned, "global_magnitude", SPARSITY)
+stages["80% pruned"] = pruned
+tuned = L.clone(pruned)
+prunerl.finetune(tuned, ENV, FT_STEPS, seed=0, callback=L.masked_callback(masks))
+stages["80% pruned + fine-tune"] = tuned
+kconv = L.convert(pruned, "tensorflow")  # the same count on the Keras twin
+assert L.dormant_fraction(kconv, obs) == L.dormant_fraction(pruned, obs)
+
+dorm = {(name, tau): L.dormant_fraction(net, obs, tau) for name, net in stages.items() for tau in TAUS}
+rets = {name: prunerl.evaluate(net, ENV, EPISODES).mean for name, net in stages.items()}
+for name in stages:
+    print(f"{name:24s} return {rets[name]:6.1f}  " + "  ".join(
+        f"tau={tau}: " + "/".join(f"{d:.0%}" for d in dorm[name, tau]) for tau in TAUS))
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3.3))
+width = 0.25
+for j, name in enumerate(stages):
+    ax.bar(np.arange(len(TAUS)) + j * width, [np.mean(dorm[name, t]) for t in TAUS], width, label=name)
+ax.set_xticks(np.arange(len(TAUS)) + width, [f"τ = {t}" for t in TAUS])
+ax.set(ylabel="dormant fraction (mean over hidden layers)", title=f"{AGENT}: τ-dormant units on visited states")
+ax.legend(fontsize=8)
+L.show(fig, "08_dormant")
+
+# %%
+m = {name: np.mean(dorm[name, 0.025]) for name in stages}
+L.md(
+    f"**What the numbers show.** On {len(obs):,} states the agent visits, the trained dense network already has "
+    f"{m['dense']:.0%} of its hidden units 0.025-dormant ({np.mean(dorm['dense', 0.0]):.0%} never fire at all) — "
+    f"the capacity Sokar et al. describe as lost. Pruning {SPARSITY:.0%} of the weights by magnitude "
+    + f"changes the fraction to {m['80% pruned']:.0%}, and after {FT_STEPS:,} fine-tuning steps it is "
+    f"{m['80% pruned + fine-tune']:.0%} (returns: {rets['dense']:.1f}, {rets['80% pruned']:.1f}, "
+    f"{rets['80% pruned + fine-tune']:.1f}). "
+    + ("That is within 3 percentage points of the dense network: no real change. "
+       if abs(m["80% pruned + fine-tune"] - m["dense"]) < 0.03 else
+       "Here pruning did *not* reduce dormancy. " if m["80% pruned + fine-tune"] > m["dense"] else
+       "Here the pruned, fine-tuned network has fewer dormant units than the dense one, in the direction "
+       "Obando-Ceron et al. report. ")
+    + "Note the scope: Obando-Ceron et al. prune wide networks gradually during training; this is a small network "
+    "pruned after training."
+)
+
+# %% [markdown]
+# ## Demo 2: static mask vs SET vs RigL, recovering an 80 %-sparse agent
+#
+# Start from the one-shot 80 %-pruned agent and fine-tune it three ways with the same budget: mask fixed; SET
+# (drop smallest, regrow random); RigL (drop smallest, regrow largest gradient). Grown weights start at zero.
+# (so the measured fraction of zeros can sit slightly above the target right after an update).
+# $\zeta_t = 0.3\,(1 - t/T)$, updates every $\Delta T$ optimizer steps during the first 75 % of training.
+
+# %%
+TOTAL = prunerl.train.optimizer_steps_for(ENV, FT_STEPS)
+DELTA = L.pick(50, 10)
+
+
+def dst_hook(masks, regrow, seed=0):
+    rng = np.random.default_rng(seed)
+    masks = {k: v.copy() for k, v in masks.items()}
+
+    def hook(net, step):
+        if regrow and step % DELTA == 0 and step < 0.75 * TOTAL:
+            zeta = 0.3 * (1 - step / TOTAL)
+            params = dict(net.named_parameters())
+            for name, mask in masks.items():
+                p = params[name]
+                active = mask.ravel().copy()
+                on, off = np.flatnonzero(active), np.flatnonzero(~active)
+                n = min(int(zeta * on.size), off.size)
+                if n == 0:
+                    continue
+                w = np.abs(p.detach().numpy().ravel())
+                drop = on[np.argsort(w[on], kind="stable")[:n]]
+                if regrow == "set":
+                    grow = rng.choice(off, n, replace=False)
+                else:  # rigl
+                    g = np.abs(p.grad.numpy().ravel())
+                    grow = off[np.argsort(-g[off], kind="stable")[:n]]
+                active[drop], active[grow] = False, True
+                masks[name] = active.reshape(mask.shape)
+                with torch.no_grad():
+                    p.view(-1)[torch.as_tensor(grow)] = 0.0
+        pruning.apply_masks(net, masks)
+    return hook
+
+
+dst = {}
+for method in (None, "set", "rigl"):
+    net = L.clone(pruned)
+    prunerl.finetune(net, ENV, FT_STEPS, seed=0, callback=dst_hook(masks, method))
+    dst[method or "static"] = (prunerl.evaluate(net, ENV, EPISODES).mean, metrics.sparsity(net))
+for k, (r, s) in dst.items():
+    print(f"{k:6s} return {r:6.1f}  sparsity {s:.3f}")
+
+# %% [markdown]
+# ## Demo 3: a lottery ticket with rewinding, in RL
+#
+# Train a dense DQN from scratch, keeping a copy of its weights at optimizer step $k$ (early). Prune the final
+# weights to 80 % by global magnitude. Retrain the mask from scratch for the same budget twice: starting from
+# $\theta_k \odot m$ (the rewound ticket) and from a fresh random initialisation $\theta'_0 \odot m$ (same mask,
+# new weights).
+
+# %%
+STEPS = L.pick(6_000, 1_000)
+HP = {"start_eps": 1.0, "learning_starts": min(1_000, max(STEPS // 10, 64))}
+K = max(1, int(0.05 * prunerl.train.optimizer_steps_for(ENV, STEPS, hparams=HP)))
+snap = {}
+
+
+def keep_rewind(net, step):
+    if step == K:
+        snap["theta_k"] = {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+
+dense_run = L.fresh_net(SPEC, 0)
+L.train_scratch(dense_run, ENV, STEPS, seed=0, callback=keep_rewind)
+ticket_mask = pruning.magnitude_masks(metrics.prunable_weights(dense_run), 0.8)
+lottery = {"dense (trained)": prunerl.evaluate(dense_run, ENV, EPISODES).mean}
+for name, start in (("ticket, rewound to θ_k", "rewind"), ("same mask, random re-init", "reinit")):
+    net = L.fresh_net(SPEC, 0 if start == "rewind" else 100)
+    if start == "rewind":
+        net.load_state_dict(snap["theta_k"])
+    pruning.apply_masks(net, ticket_mask)
+    L.train_scratch(net, ENV, STEPS, seed=0, callback=L.masked_callback(ticket_mask))
+    lottery[name] = prunerl.evaluate(net, ENV, EPISODES).mean
+for k, v in lottery.items():
+    print(f"{k:28s} return {v:6.1f}")
+
+# %%
+fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.2))
+ax0.bar(list(dst), [v[0] for v in dst.values()], color=["C7", "C1", "C2"])
+ax0.axhline(rets["dense"], color="k", ls="--", lw=1, label="dense agent")
+ax0.set(ylabel="return", title=f"{SPARSITY:.0%} sparse, {FT_STEPS:,} fine-tuning steps")
+ax0.legend(fontsize=8)
+ax1.bar([k.replace(", ", ",\n") for k in lottery], list(lottery.values()), color=["C0", "C3", "C7"])
+ax1.set(ylabel="return", title=f"80 % ticket, {STEPS:,} env steps, k = {K}")
+ax1.tick_params(axis="x", labelsize=8)
+fig.tight_layout()
+L.show(fig, "08_dst_lottery")
+
+# %%
+top = max(v[0] for v in dst.values())
+best_dst = " and ".join(k for k in dst if dst[k][0] == top) + (" (tied)" if sum(v[0] == top for v in dst.values()) > 1 else "")
+t, r = lottery["ticket, rewound to θ_k"], lottery["same mask, random re-init"]
+L.md(
+    f"**What the numbers show.** Recovering the {SPARSITY:.0%}-sparse agent: static mask {dst['static'][0]:.1f}, SET "
+    f"{dst['set'][0]:.1f}, RigL {dst['rigl'][0]:.1f} (zeros: {dst['set'][1]:.1%} and {dst['rigl'][1]:.1%}); best here: "
+    f"**{best_dst}**. The rewound ticket retrains to {t:.1f} against {r:.1f} for the same mask with new weights "
+    f"and {lottery['dense (trained)']:.1f} for the dense run"
+    + (", in the direction the lottery-ticket hypothesis predicts" if t > r else
+       ": on this seed and budget the rewound weights gave no advantage over new ones — consistent with Vischer "
+       "et al.'s finding that in RL the mask carries most of the benefit")
+    + ". One seed each: these are demonstrations of the methods, not evidence about them; lesson 5 shows how to "
+    "compare over seeds."
+)
+
+# %% [markdown]
+# ## Pitfalls
+#
+# - **Calling a mask a lottery ticket without the control**: a ticket is defined against random re-initialisation
+#   with the same mask, at equal budget, over seeds.
+# - **RigL's gradient** must be the *dense* gradient (pruned positions included); a masked-gradient
+#   implementation never grows anything useful.
+# - **Dormancy depends on τ and on the states**: measure on states the agent visits, and report τ.
+# - **Transferring Obando-Ceron et al.** to small networks: the gain was architecture-dependent (none with the
+#   Nature CNN).
+
+# %%
+L.interview_card(8, follow_ups=True)
+
+# %% [markdown]
+# ## References
+# - Frankle & Carbin (2019). *The Lottery Ticket Hypothesis.* ICLR.
+# - Frankle, Dziugaite, Roy, Carbin (2019). *Stabilizing the Lottery Ticket Hypothesis.* arXiv:1903.01611.
+# - Mocanu et al. (2018). *Scalable training of ANNs with adaptive sparse connectivity (SET).* Nature Communications.
+# - Evci, Gale, Menick, Castro, Elsen (2020). *Rigging the Lottery: Making All Tickets Winners.* ICML.
+# - Yu, Edunov, Tian, Morcos (2020). *Playing the lottery with rewards and multiple languages.* ICLR.
+# - Vischer, Lange, Sprekeler (2022). *On Lottery Tickets and Minimal Task Representations in Deep RL.* ICLR.
+# - Graesser, Evci, Elsen, Castro (2022). *The State of Sparse Training in Deep RL.* ICML.
+# - Sokar, Agarwal, Castro, Evci (2023). *The Dormant Neuron Phenomenon in Deep RL.* ICML.
+# - Obando-Ceron, Courville, Castro (2024). *In value-based deep RL, a pruned network is a good network.* ICML.
+# - Ma et al. (2025). arXiv:2506.17204 (one-shot random static sparsity for scaling DRL networks).

@@ -1,0 +1,528 @@
+"""Small helpers the lessons share (d2l-style: the lessons stay short, the plumbing lives here).
+
+Framework-free unless a function says otherwise: a model is read as a spec plus PyTorch-layout NumPy weights
+(:func:`spec_and_weights`), so :func:`shrink`, :func:`hidden_activations` and the byte counters serve a torch
+module and a Keras model alike. Nothing here imports TensorFlow unless it is handed a Keras model.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import warnings
+
+import gymnasium as gym
+import numpy as np
+
+from .evaluation import framework_of
+
+# ----------------------------------------------------------------------------------------------- fast mode
+FAST = os.environ.get("PRUNERL_FAST", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def pick(full, fast):
+    """``fast`` when ``PRUNERL_FAST=1`` (a quick end-to-end run), else ``full``."""
+    return fast if FAST else full
+
+
+def quiet() -> None:
+    """Lesson set-up: silence the noise lessons should not show (TF C++ logs, torch's sparse-beta warning) and
+    run PyTorch and TensorFlow on one thread. Small agents gain nothing from more threads, on a shared machine
+    extra threads spin and stall (small DQN updates ran many times slower with 2 threads beside a busy
+    neighbour), and single-thread timings are the steady ones. Call it before importing torch or TF."""
+    import sys
+
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(var, "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    warnings.filterwarnings("ignore", message=".*[Ss]parse.*beta.*")
+    warnings.filterwarnings("ignore", category=UserWarning, module="keras")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+def md(text: str) -> None:
+    """Render Markdown in a notebook (prose whose numbers come from code); print it elsewhere."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+
+        if get_ipython() is not None:
+            display(Markdown(text))
+            return
+    except ImportError:
+        pass
+    print(text)
+
+
+# --------------------------------------------------------------------------------------- interview bank
+def interview_card(lesson: int, follow_ups: bool = False) -> None:
+    """Show the lesson's question and its 60-second answer from the interview bank (one source of truth)."""
+    from .interview import question_for_lesson
+
+    q = question_for_lesson(lesson)
+    if not follow_ups:
+        md(f"**Question.** {q['question']}\n\n**The 60-second answer.** {q['answer']}")
+        return
+    lines = ["**Follow-up questions an interviewer asks, with answers.**", ""]
+    for item in q["follow_ups"]:
+        lines += [f"- *{item['q']}* — {item['a']}"]
+    lines += ["", "**Rubric (score yourself 0–3):** " + "; ".join(q["rubric"])]
+    md("\n".join(lines))
+
+
+# ------------------------------------------------------------------------------ models as spec + weights
+def torch_spec(net) -> dict:
+    """The spec of a torch ``AgentNet``/``nn.Sequential`` made of Linear, Conv2d, Flatten, ReLU and Tanh."""
+    from torch import nn
+
+    layers = []
+    for m in net:
+        if isinstance(m, nn.Linear):
+            layers.append({"kind": "linear", "in": m.in_features, "out": m.out_features})
+        elif isinstance(m, nn.Conv2d):
+            layers.append({"kind": "conv", "in": m.in_channels, "out": m.out_channels,
+                           "kernel": m.kernel_size[0], "stride": m.stride[0]})
+        elif isinstance(m, nn.Flatten):
+            layers.append({"kind": "flatten"})
+        elif isinstance(m, nn.ReLU):
+            layers.append({"kind": "relu"})
+        elif isinstance(m, nn.Tanh):
+            layers.append({"kind": "tanh"})
+        else:
+            raise TypeError(f"cannot describe layer {type(m).__name__}")
+    return {"obs_shape": list(net.obs_shape), "layers": layers}
+
+
+def spec_and_weights(model) -> tuple[dict, dict[str, np.ndarray]]:
+    """``(spec, weights)`` of a torch module or Keras model, weights in PyTorch names and layout.
+
+    A torch module pruned with ``torch.nn.utils.prune`` is read through its effective (masked) ``weight``.
+    """
+    framework = framework_of(model)
+    if framework == "torch":
+        weights = {}
+        for i, m in enumerate(model):
+            if hasattr(m, "weight") and m.weight is not None:
+                weights[f"{i}.weight"] = m.weight.detach().cpu().numpy().copy()
+                weights[f"{i}.bias"] = m.bias.detach().cpu().numpy().copy()
+        return torch_spec(model), weights
+    if framework == "tensorflow":
+        from .keras_nets import keras_to_spec
+
+        return keras_to_spec(model)
+    raise TypeError(f"expected a torch module or a Keras model, got {type(model).__name__}")
+
+
+def build_like(model, spec: dict, weights: dict[str, np.ndarray]):
+    """A new network of ``spec`` in ``model``'s framework."""
+    if framework_of(model) == "torch":
+        from .nets import build_torch
+
+        return build_torch(spec, weights).eval()
+    from .keras_nets import build_keras
+
+    return build_keras(spec, weights)
+
+
+def convert(model, framework: str):
+    """The same network (same weights) in ``framework``: ``"torch"`` or ``"tensorflow"``."""
+    spec, weights = spec_and_weights(model)
+    if framework == "torch":
+        from .nets import build_torch
+
+        return build_torch(spec, weights).eval()
+    from .keras_nets import build_keras
+
+    return build_keras(spec, weights)
+
+
+def clone(model):
+    """An independent copy of a torch or Keras agent network."""
+    return build_like(model, *spec_and_weights(model))
+
+
+_ACT = {"relu": lambda x: np.maximum(x, 0.0), "tanh": np.tanh}
+
+
+def _activation_after(layers: list[dict], i: int):
+    nxt = layers[i + 1]["kind"] if i + 1 < len(layers) else None
+    return _ACT.get(nxt, lambda x: x)
+
+
+def _spatial_sizes(spec: dict) -> dict[int, int]:
+    """Output H*W of every conv layer (valid padding)."""
+    if len(spec["obs_shape"]) != 3:
+        return {}
+    h, w = spec["obs_shape"][:2]
+    out = {}
+    for i, layer in enumerate(spec["layers"]):
+        if layer["kind"] == "conv":
+            k, s = layer["kernel"], layer.get("stride", 1)
+            h, w = (h - k) // s + 1, (w - k) // s + 1
+            out[i] = h * w
+    return out
+
+
+def shrink_weights(spec: dict, weights: dict[str, np.ndarray]) -> tuple[dict, dict[str, np.ndarray]]:
+    """Physically remove hidden units (neurons, conv filters) that structured pruning zeroed.
+
+    A unit goes when all its incoming weights are zero (its output is the constant ``act(bias)``, which is
+    folded into the next layer's bias, so the function is unchanged) or all its outgoing weights are zero.
+    Handles linear->linear, conv->conv and conv->flatten->linear (feature index c*H*W + h*W + w).
+    """
+    layers = [dict(layer) for layer in spec["layers"]]
+    w = {k: np.array(v, dtype=np.float32, copy=True) for k, v in weights.items()}
+    idx = [i for i, layer in enumerate(layers) if layer["kind"] in ("linear", "conv")]
+    spatial = _spatial_sizes(spec)
+    for a, b in itertools.pairwise(idx):
+        W, bias, Wn = w[f"{a}.weight"], w[f"{a}.bias"], w[f"{b}.weight"]
+        n = W.shape[0]
+        if layers[b]["kind"] == "conv":
+            view = Wn.reshape(Wn.shape[0], n, -1)  # (out, in, kh*kw): valid padding, every tap sees the map
+        elif layers[a]["kind"] == "conv":
+            view = Wn.reshape(Wn.shape[0], n, spatial[a])  # flattened channels-first features
+        else:
+            view = Wn.reshape(Wn.shape[0], n, 1)
+        incoming_dead = ~W.reshape(n, -1).any(axis=1)
+        outgoing_dead = ~view.any(axis=(0, 2))
+        const = _activation_after(layers, a)(bias)
+        fold = incoming_dead & ~outgoing_dead
+        w[f"{b}.bias"] = w[f"{b}.bias"] + (view[:, fold, :].sum(axis=2) * const[fold]).sum(axis=1)
+        keep = ~(incoming_dead | outgoing_dead)
+        if not keep.any():  # keep one unit so shapes stay valid
+            keep[int(np.argmax(np.abs(W).reshape(n, -1).sum(axis=1)))] = True
+        w[f"{a}.weight"], w[f"{a}.bias"] = W[keep], bias[keep]
+        kept = int(keep.sum())
+        view = view[:, keep, :]
+        layers[a]["out"] = kept
+        if layers[b]["kind"] == "conv":
+            w[f"{b}.weight"] = view.reshape(Wn.shape[0], kept, *Wn.shape[2:])
+            layers[b]["in"] = kept
+        else:
+            w[f"{b}.weight"] = view.reshape(Wn.shape[0], -1)
+            layers[b]["in"] = w[f"{b}.weight"].shape[1]
+    return {"obs_shape": list(spec["obs_shape"]), "layers": layers}, w
+
+
+def shrink(model):
+    """A smaller network (same framework) without the units structured pruning zeroed; same function."""
+    return build_like(model, *shrink_weights(*spec_and_weights(model)))
+
+
+def numpy_forward(spec: dict, weights: dict[str, np.ndarray], obs: np.ndarray, hidden: bool = False):
+    """Forward pass in NumPy (float64); ``hidden=True`` returns the post-activation hidden outputs."""
+    x = np.asarray(obs, dtype=np.float64)
+    if len(spec["obs_shape"]) == 3:
+        x = x.transpose(0, 3, 1, 2)  # NCHW, as the torch network sees it
+    layers, outs = spec["layers"], []
+    for i, layer in enumerate(layers):
+        kind = layer["kind"]
+        if kind == "linear":
+            x = x @ weights[f"{i}.weight"].T.astype(np.float64) + weights[f"{i}.bias"]
+        elif kind == "conv":
+            k, s = layer["kernel"], layer.get("stride", 1)
+            win = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::s, ::s]
+            x = np.einsum("nchwij,ocij->nohw", win, weights[f"{i}.weight"].astype(np.float64))
+            x = x + weights[f"{i}.bias"][None, :, None, None]
+        elif kind == "flatten":
+            x = x.reshape(len(x), -1)
+        else:
+            x = _ACT[kind](x)
+            outs.append(x)
+    return outs if hidden else x
+
+
+def hidden_activations(model, obs: np.ndarray) -> list[np.ndarray]:
+    """Post-activation outputs of every hidden layer, one (batch, units[, H, W]) array per layer."""
+    return numpy_forward(*spec_and_weights(model), obs, hidden=True)
+
+
+def dormant_fraction(model, obs: np.ndarray, tau: float = 0.025) -> list[float]:
+    """Sokar et al. (2023) tau-dormant units per hidden layer: unit i is dormant when
+    E|h_i| / mean_k E|h_k| <= tau over the observations (conv filters: averaged over positions too)."""
+    out = []
+    for h in hidden_activations(model, obs):
+        score = np.abs(h).reshape(h.shape[0], h.shape[1], -1).mean(axis=(0, 2))
+        norm = score / max(score.mean(), 1e-12)
+        out.append(float((norm <= tau).mean()))
+    return out
+
+
+def collect_observations(model, env_id: str, n: int = 2000, seed: int = 0,
+                         epsilon: float = 0.0) -> np.ndarray:
+    """Observations visited by ``model``'s greedy (``epsilon``-greedy) policy, ``n`` of them."""
+    from .envs import make_env
+    from .evaluation import greedy_policy
+
+    env = make_env(env_id)
+    act = greedy_policy(model, env.action_space.n)
+    rng = np.random.default_rng(seed)
+    obs, _ = env.reset(seed=seed)
+    out, episode = [], 0
+    while len(out) < n:
+        out.append(obs)
+        a = int(act(obs[None])[0]) if rng.random() >= epsilon else int(rng.integers(env.action_space.n))
+        obs, _, terminated, truncated, _ = env.step(a)
+        if terminated or truncated:
+            episode += 1
+            obs, _ = env.reset(seed=seed + episode)
+    env.close()
+    return np.stack(out).astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------------ storage bytes
+def _as_matrix(w: np.ndarray) -> np.ndarray:
+    return w.reshape(w.shape[0], -1) if w.ndim > 2 else w
+
+
+def dense_tensor_bytes(w: np.ndarray, value_bytes: int = 4) -> int:
+    return int(w.size * value_bytes)
+
+
+def csr_bytes(w: np.ndarray, value_bytes: int = 4, index_bytes: int = 4) -> int:
+    """CSR: one value and one column index per non-zero, plus rows + 1 row pointers."""
+    m = _as_matrix(w)
+    nnz = int(np.count_nonzero(m))
+    return nnz * (value_bytes + index_bytes) + (m.shape[0] + 1) * index_bytes
+
+
+def bitmask_bytes(w: np.ndarray, value_bytes: int = 4) -> int:
+    """Bitmask: the non-zero values packed, plus one bit per entry saying where they go."""
+    return int(np.count_nonzero(w)) * value_bytes + -(-w.size // 8)
+
+
+def storage_bytes(model, value_bytes: int = 4) -> dict[str, int]:
+    """Bytes to store the whole network with its weight tensors dense, CSR or bitmask (biases stay dense)."""
+    _, weights = spec_and_weights(model)
+    tensors = {k: v for k, v in weights.items() if k.endswith(".weight")}
+    biases = sum(v.size * value_bytes for k, v in weights.items() if k.endswith(".bias"))
+    return {"dense": biases + sum(dense_tensor_bytes(t, value_bytes) for t in tensors.values()),
+            "csr": biases + sum(csr_bytes(t, value_bytes) for t in tensors.values()),
+            "bitmask": biases + sum(bitmask_bytes(t, value_bytes) for t in tensors.values())}
+
+
+# --------------------------------------------------------------------------------- perturbed environments
+PERTURBED_CARTPOLE = "prunerl/CartPolePerturbed-v0"
+
+
+class ObservationNoise(gym.ObservationWrapper):
+    """Gaussian noise of standard deviation ``std`` added to every observation, seeded by ``reset``."""
+
+    def __init__(self, env, std: float):
+        super().__init__(env)
+        self.std, self.rng = std, np.random.default_rng(0)
+
+    def reset(self, *, seed=None, options=None):
+        if seed is not None:
+            self.rng = np.random.default_rng(seed + 7919)
+        return super().reset(seed=seed, options=options)
+
+    def observation(self, obs):
+        return (obs + self.rng.normal(0.0, self.std, size=obs.shape)).astype(np.float32)
+
+
+def perturb(env, **attributes):
+    """Set physics attributes on ``env.unwrapped`` (e.g. CartPole ``length``, ``gravity``, ``masspole``),
+    keeping CartPole's derived quantities consistent. Returns ``env``."""
+    u = env.unwrapped
+    for name, value in attributes.items():
+        if not hasattr(u, name):
+            raise AttributeError(f"{type(u).__name__} has no attribute {name!r}")
+        setattr(u, name, value)
+    if hasattr(u, "polemass_length"):
+        u.total_mass = u.masspole + u.masscart
+        u.polemass_length = u.masspole * u.length
+    return env
+
+
+def _make_perturbed_cartpole(length: float = 0.5, gravity: float = 9.8, masspole: float = 0.1,
+                             obs_noise: float = 0.0, **kwargs):
+    from gymnasium.envs.classic_control.cartpole import CartPoleEnv
+
+    env = perturb(CartPoleEnv(**kwargs), length=length, gravity=gravity, masspole=masspole)
+    return ObservationNoise(env, obs_noise) if obs_noise > 0 else env
+
+
+def register_perturbed_envs() -> str:
+    """Register ``prunerl/CartPolePerturbed-v0`` (kwargs ``length``, ``gravity``, ``masspole``, ``obs_noise``;
+    500-step limit like CartPole-v1) so ``prunerl.evaluate(..., env_kwargs=...)`` can use it."""
+    if PERTURBED_CARTPOLE not in gym.registry:
+        # no passive env checker: a noisy observation may leave the nominal observation box, on purpose
+        gym.register(PERTURBED_CARTPOLE, entry_point=_make_perturbed_cartpole, max_episode_steps=500,
+                     reward_threshold=475.0, disable_env_checker=True)
+    return PERTURBED_CARTPOLE
+
+
+# ----------------------------------------------------------------------------------------------- training
+def fresh_net(spec: dict, seed: int):
+    """A freshly initialised torch network of ``spec`` (PyTorch's default init, seeded)."""
+    import torch
+
+    from .nets import build_torch
+
+    torch.manual_seed(seed)
+    return build_torch(spec)
+
+
+def train_scratch(net, env_id: str, steps: int, seed: int = 0, callback=None, **hparams):
+    """Train ``net`` from scratch with the zoo recipe for ``env_id`` (full exploration schedule), in place."""
+    from .train import finetune
+
+    hp = {"start_eps": 1.0, "learning_starts": min(1_000, max(steps // 10, 64))}
+    hp.update(hparams)
+    return finetune(net, env_id, steps, seed=seed, callback=callback, hparams=hp)
+
+
+def finetune_best(model, env_id: str, steps: int, chunks: int = 4, seed: int = 0, callback=None,
+                  episodes: int = 10, validation_seed: int = 10_000) -> list[float]:
+    """Fine-tune in ``chunks`` pieces, evaluate after each on validation seeds (never the test seeds 0, 1..),
+    and leave ``model`` with the best weights seen (the start included). RL fine-tuning is not monotone: a
+    run can collapse, and keeping the best checkpoint is standard practice. Returns the validation returns."""
+    from .evaluation import evaluate
+    from .train import finetune
+
+    def weights():
+        return spec_and_weights(model)[1]
+
+    def load(w):
+        if framework_of(model) == "torch":
+            import torch
+
+            model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in w.items()})
+        else:
+            from .keras_nets import set_keras_weights
+
+            set_keras_weights(model, w)
+
+    history = [evaluate(model, env_id, episodes, seed=validation_seed).mean]
+    best = (history[0], weights())
+    for i in range(chunks):
+        finetune(model, env_id, max(1, steps // chunks), seed=seed + i, callback=callback)
+        history.append(evaluate(model, env_id, episodes, seed=validation_seed).mean)
+        if history[-1] >= best[0]:
+            best = (history[-1], weights())
+    load(best[1])
+    return history
+
+
+def masked_callback(masks):
+    """A fine-tuning hook re-applying fixed masks after every optimizer step (Adam moves pruned weights)."""
+    from .pruning import apply_masks
+
+    return lambda net, step: apply_masks(net, masks)
+
+
+# ------------------------------------------------------------------------------------------------ timing
+def single_thread() -> None:
+    """Run torch (and TensorFlow, if imported and not yet started) on one thread: timings on a shared 2-core
+    machine are far steadier that way. Call it before the first TensorFlow op."""
+    import sys
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+    if "tensorflow" in sys.modules:
+        tf = sys.modules["tensorflow"]
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:  # already initialised
+            pass
+
+
+def interleaved_latency(calls: dict, repeats: int = 30, number: int = 10, warmup: int = 3,
+                        min_time: float | None = None) -> dict:
+    """Median seconds per call of each ``calls[name]()``, timed in interleaved rounds so that background load
+    hits every contender alike (the fair way to compare on a shared machine). With ``min_time``, each timing
+    repeats a call at least ``number`` times and long enough to last ``min_time`` seconds (short calls are
+    otherwise lost in timer and scheduling noise)."""
+    import math
+    import statistics
+    import time
+
+    counts = {}
+    for name, call in calls.items():
+        start = time.perf_counter()
+        for _ in range(warmup):
+            call()
+        per_call = (time.perf_counter() - start) / max(warmup, 1)
+        counts[name] = max(number, math.ceil(min_time / max(per_call, 1e-9))) if min_time else number
+    timings = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            for _ in range(counts[name]):
+                call()
+            timings[name].append((time.perf_counter() - start) / counts[name])
+    return {name: statistics.median(t) for name, t in timings.items()}
+
+
+# ------------------------------------------------------------------------------------------------ figures
+def show(fig, name: str) -> None:
+    """Show a figure inline; also save it as ``$PRUNERL_FIGURES/<name>.png`` when that variable is set."""
+    import matplotlib.pyplot as plt
+
+    out = os.environ.get("PRUNERL_FIGURES")
+    if out:
+        os.makedirs(out, exist_ok=True)
+        fig.savefig(os.path.join(out, f"{name}.png"), dpi=90, bbox_inches="tight")
+    plt.show()
+
+
+# ------------------------------------------------------------------------------------- per-layer L1 masks
+def l1_layer_masks(model, ratios: dict[str, float]) -> dict[str, np.ndarray]:
+    """L1-norm unit/filter masks (Li et al. 2017) with a fraction per named prunable tensor; others untouched.
+
+    Unit scores are the L1 norms of incoming weights (torch rows / Keras columns, conv: in x kh x kw)."""
+    from .metrics import prunable_weights
+
+    masks = {}
+    for name, w in prunable_weights(model).items():
+        frac = ratios.get(name, 0.0)
+        out_axis = w.ndim - 1 if name.endswith("/kernel") else 0
+        scores = np.abs(np.moveaxis(w, out_axis, 0)).reshape(w.shape[out_axis], -1).sum(axis=1)
+        keep = np.ones(scores.size, bool)
+        keep[np.argsort(scores, kind="stable")[:round(frac * scores.size)]] = False
+        shape = [1] * w.ndim
+        shape[out_axis] = -1
+        masks[name] = np.broadcast_to(keep.reshape(shape), w.shape).copy()
+    return masks
+
+
+# ---------------------------------------------------------------------------------------- running lessons
+def execute_lesson(path, fast: bool = True, timeout: int = 900, figures_dir=None):
+    """Execute a jupytext lesson headless (jupytext -> nbclient); returns ``(notebook, seconds)``.
+
+    Raises ``nbclient.exceptions.CellExecutionError`` on the first failing cell."""
+    import time
+    from pathlib import Path
+
+    import jupytext
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    nb = jupytext.read(path)
+    env = {"PRUNERL_FAST": "1" if fast else "0",
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    if figures_dir is not None:
+        env["PRUNERL_FIGURES"] = str(figures_dir)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        start = time.perf_counter()
+        resources = {"metadata": {"path": str(path.parent)}}
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources=resources).execute()
+        return nb, time.perf_counter() - start
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def notebook_images(nb) -> int:
+    """How many PNG figures a executed notebook displays."""
+    return sum(1 for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
+               if "image/png" in out.get("data", {}))
