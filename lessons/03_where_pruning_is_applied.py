@@ -45,7 +45,6 @@ L.interview_card(3)
 # traffic, not arithmetic, dominates energy.
 
 # %%
-import numpy as np
 import torch
 
 import prunerl
@@ -108,7 +107,7 @@ def macs(net):
 
 
 nnz_macs = metrics.flops(sparse90, nonzero_only=True) // 2
-st = L.storage_bytes(sparse90)
+st = metrics.storage_bytes(sparse90)
 candidates = {  # name: (model to run, storage bytes, bytes while running, MACs executed)
     "dense": (dense, metrics.dense_bytes(dense), metrics.dense_bytes(dense), macs(dense)),
     "90% weights, masked dense": (sparse90, st["dense"], st["dense"], macs(sparse90)),

@@ -30,7 +30,7 @@ L.interview_card(4)
 # CSR beats dense when $8z + 4(m+1) < 4mn$, i.e. below density $\approx 1/2$ (sparsity above ≈ 50 %); the
 # bitmask when $4z + mn/8 < 4mn$, i.e. below density $1 - 1/32$ (sparsity above ≈ 3 %). A zero-masked dense matrix
 # is $B_{\text{dense}}$ whatever its sparsity. We count the bytes on actual pruned matrices with
-# `L.csr_bytes` / `L.bitmask_bytes` rather than trust the formulas.
+# `metrics.csr_tensor_bytes` / `metrics.bitmask_tensor_bytes` rather than trust the formulas.
 
 # %%
 import matplotlib.pyplot as plt
@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 import prunerl
-from prunerl import pruning
+from prunerl import metrics, pruning
 
 rng = np.random.default_rng(0)
 grid = np.linspace(0, 0.99, 100)
@@ -46,7 +46,7 @@ W = rng.normal(size=(256, 256)).astype(np.float32)
 bytes_rows = []
 for s in grid:
     Ws = W * pruning.magnitude_masks({"w": W}, float(s))["w"]
-    bytes_rows.append((s, L.dense_tensor_bytes(Ws), L.csr_bytes(Ws), L.bitmask_bytes(Ws)))
+    bytes_rows.append((s, Ws.nbytes, metrics.csr_tensor_bytes(Ws), metrics.bitmask_tensor_bytes(Ws)))
 bytes_rows = np.array(bytes_rows)
 csr_even = bytes_rows[bytes_rows[:, 2] < bytes_rows[:, 1], 0].min()
 bm_even = bytes_rows[bytes_rows[:, 3] < bytes_rows[:, 1], 0].min()
@@ -60,7 +60,7 @@ L.show(fig, "04_bytes")
 
 agent = prunerl.load_agent("cartpole-dqn")
 pruning.prune(agent, "global_magnitude", 0.9)
-sb = L.storage_bytes(agent)
+sb = metrics.storage_bytes(agent)
 L.md(f"On this layer CSR gets smaller than dense from **{csr_even:.0%}** sparsity and the bitmask from "
      f"**{bm_even:.0%}**. For the whole `cartpole-dqn` at 90 % sparsity: dense {sb['dense']:,} bytes, "
      f"CSR {sb['csr']:,} ({sb['dense'] / sb['csr']:.1f}× smaller), bitmask {sb['bitmask']:,} "

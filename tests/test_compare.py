@@ -75,17 +75,6 @@ def test_a_fixed_seed_is_deterministic(runs):
     assert not np.array_equal(mask_a["2.weight"], mask_b["2.weight"])
 
 
-def test_csr_bytes_formula():
-    model = prunerl.load_agent("cartpole-dqn")
-    # dense CSR: every entry stored with a 4-byte column index, plus row pointers; biases dense
-    expected = sum(w.size * 8 + (w.shape[0] + 1) * 4 for w in prunerl.metrics.prunable_weights(model).values())
-    expected += (256 + 256 + 2) * 4
-    assert cmp.csr_bytes(model) == expected
-    prunerl.pruning.prune(model, "global_magnitude", 0.9)
-    nnz = prunerl.metrics.count_params(model)["prunable_nonzero"]
-    assert cmp.csr_bytes(model) == nnz * 8 + (257 + 257 + 3) * 4 + (256 + 256 + 2) * 4
-
-
 def test_t_interval():
     mean, low, high = cmp.t_interval([1.0, 2.0, 3.0])
     assert mean == 2.0

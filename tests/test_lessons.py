@@ -34,36 +34,15 @@ def test_lesson_executes_in_fast_mode(path, tmp_path):
     assert answer[:60] in shown
 
 
-def _mlp(framework):
-    import prunerl
-    from prunerl import pruning
-
-    net = prunerl.load_agent("cartpole-dqn", framework)
-    pruning.prune(net, "l1_structured", 0.5)
-    return net
-
-
-def test_shrink_torch_mlp_is_exact_and_smaller():
-    import torch
-
-    from prunerl import metrics
-
-    net = _mlp("torch")
-    small = L.shrink(net)
-    shapes = [tuple(w.shape) for w in metrics.prunable_weights(small).values()]
-    assert shapes == [(128, 4), (128, 128), (2, 128)]
-    obs = torch.randn(64, 4)
-    with torch.no_grad():
-        assert torch.allclose(net(obs), small(obs), atol=1e-4)
-
-
 def test_shrink_folds_constant_units_into_next_bias():
     spec = {"obs_shape": [2], "layers": [{"kind": "linear", "in": 2, "out": 2}, {"kind": "relu"},
                                          {"kind": "linear", "in": 2, "out": 1}]}
     w = {"0.weight": np.array([[1.0, 2.0], [0.0, 0.0]], np.float32),
          "0.bias": np.array([0.0, 3.0], np.float32), "2.weight": np.array([[1.0, 2.0]], np.float32),
          "2.bias": np.array([0.5], np.float32)}
-    spec2, w2 = L.shrink_weights(spec, w)
+    from prunerl.structured import shrink_spec
+
+    spec2, w2 = shrink_spec(spec, w)
     assert spec2["layers"][0]["out"] == 1 and w2["2.bias"][0] == pytest.approx(0.5 + 2.0 * 3.0)
     x = np.random.default_rng(0).normal(size=(10, 2))
     np.testing.assert_allclose(L.numpy_forward(spec, w, x), L.numpy_forward(spec2, w2, x), atol=1e-5)
@@ -89,14 +68,6 @@ def test_shrink_conv_flatten_dense_torch_and_keras_agree():
         ref = t(torch.as_tensor(obs)).numpy()
         np.testing.assert_allclose(ts(torch.as_tensor(obs)).numpy(), ref, atol=1e-4)
     np.testing.assert_allclose(np.asarray(ks(obs)), ref, atol=1e-4)
-
-
-def test_storage_bytes_formulas():
-    w = np.zeros((4, 8), np.float32)
-    w[0, :3] = 1.0
-    assert L.dense_tensor_bytes(w) == 128
-    assert L.csr_bytes(w) == 3 * 8 + 5 * 4
-    assert L.bitmask_bytes(w) == 3 * 4 + 4
 
 
 def test_dormant_fraction_counts_silent_units():

@@ -60,3 +60,27 @@ def test_latency_is_a_positive_median():
 def test_non_models_are_refused():
     with pytest.raises(TypeError, match="torch module or a Keras model"):
         metrics.sparsity(np.zeros(3))
+
+
+def test_storage_formats_by_hand():
+    w = np.zeros((4, 8), np.float32)
+    w[0, :3] = 1.0
+    assert metrics.csr_tensor_bytes(w) == 3 * (4 + 4) + (4 + 1) * 4  # values + column indices + row pointers
+    assert metrics.bitmask_tensor_bytes(w) == 3 * 4 + 32 // 8
+
+
+@pytest.mark.parametrize("framework", ["torch", "tensorflow"])
+def test_model_storage_in_each_format(framework, keras):
+    model = prunerl.load_agent("cartpole-dqn", framework)
+    biases = (256 + 256 + 2) * 4
+    dense = metrics.storage_bytes(model)
+    assert dense["dense"] == metrics.dense_bytes(model)
+    assert dense["csr"] == biases + sum(w.size * 8 + (rows + 1) * 4 for w, rows in
+                                        zip(metrics.prunable_weights(model).values(), (256, 256, 2)))
+    pruning.prune(model, "global_magnitude", 0.9)
+    nnz = metrics.count_params(model)["prunable_nonzero"]
+    pruned = metrics.storage_bytes(model)
+    assert pruned["dense"] == dense["dense"], "zeros stored densely cost as much as any value"
+    assert pruned["csr"] == biases + nnz * 8 + (257 + 257 + 3) * 4
+    bits = sum(w.size for w in metrics.prunable_weights(model).values())
+    assert pruned["bitmask"] == biases + nnz * 4 + bits // 8

@@ -31,7 +31,6 @@ EPISODE_SEED_STRIDE = 1_000
 CONFIDENCE = 0.95
 
 # Bytes per stored value and per index in the CSR size (float32 values, int32 column indices / row pointers).
-VALUE_BYTES, INDEX_BYTES = 4, 4
 
 
 class CompareError(ValueError):
@@ -80,41 +79,11 @@ def validate(agent: str, framework: str = "torch", strategies: Iterable[str] = S
     return env_id
 
 
-def _matrices(model) -> list[np.ndarray]:
-    """Prunable tensors as 2-D matrices, one row per output unit (torch and Keras layouts)."""
-    from .metrics import prunable_weights
-
-    out = []
-    for name, w in prunable_weights(model).items():
-        if name.endswith("/kernel"):  # Keras: (..., in, out) -> (out, rest)
-            w = np.moveaxis(w, -1, 0)
-        out.append(w.reshape(w.shape[0], -1))
-    return out
-
-
-def csr_bytes(model, value_bytes: int = VALUE_BYTES, index_bytes: int = INDEX_BYTES) -> int:
-    """Bytes to store the model with every prunable matrix in CSR and everything else (biases) dense.
-
-    CSR of an ``r x c`` matrix with ``nnz`` non-zeros: ``nnz`` values + ``nnz`` column indices +
-    ``r + 1`` row pointers. Conv kernels count as ``out x (in * kh * kw)`` matrices.
-    """
-    from .metrics import all_parameters, prunable_weights
-
-    mats = _matrices(model)
-    prunable_dense = sum(w.nbytes for w in prunable_weights(model).values())
-    others = sum(p.nbytes for p in all_parameters(model).values()) - prunable_dense
-    sparse = sum(int(np.count_nonzero(m)) * (value_bytes + index_bytes) + (m.shape[0] + 1) * index_bytes for m in mats)
-    return int(others + sparse)
-
-
 def model_metrics(model) -> dict:
     """Achieved sparsity, parameter counts, bytes (dense and CSR) and FLOPs (dense and non-zero) of a model."""
     from .metrics import summary
 
-    s = summary(model)
-    return {"sparsity": s["sparsity"], "params": s["params"], "nonzero_params": s["nonzero_params"],
-            "dense_bytes": s["dense_bytes"], "csr_bytes": csr_bytes(model), "flops": s["flops"],
-            "nonzero_flops": s["nonzero_flops"]}
+    return summary(model)
 
 
 def hold_masks(masks) -> Callable:

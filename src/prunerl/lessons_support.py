@@ -1,19 +1,20 @@
 """Small helpers the lessons share (d2l-style: the lessons stay short, the plumbing lives here).
 
 Framework-free unless a function says otherwise: a model is read as a spec plus PyTorch-layout NumPy weights
-(:func:`spec_and_weights`), so :func:`shrink`, :func:`hidden_activations` and the byte counters serve a torch
-module and a Keras model alike. Nothing here imports TensorFlow unless it is handed a Keras model.
+(:func:`prunerl.convert.spec_and_weights`), so :func:`hidden_activations` and the dormant-unit counters serve
+a torch module and a Keras model alike. Nothing here imports TensorFlow unless it is handed a Keras model.
 """
 from __future__ import annotations
 
-import itertools
 import os
 import warnings
 
 import gymnasium as gym
 import numpy as np
 
+from .convert import clone, convert, spec_and_weights  # noqa: F401  (lessons use them as L.clone, L.convert)
 from .evaluation import framework_of
+from .structured import shrink  # noqa: F401  (lessons use it as L.shrink)
 
 # ----------------------------------------------------------------------------------------------- fast mode
 FAST = os.environ.get("PRUNERL_FAST", "").strip().lower() not in ("", "0", "false", "no")
@@ -73,142 +74,7 @@ def interview_card(lesson: int, follow_ups: bool = False) -> None:
 
 
 # ------------------------------------------------------------------------------ models as spec + weights
-def torch_spec(net) -> dict:
-    """The spec of a torch ``AgentNet``/``nn.Sequential`` made of Linear, Conv2d, Flatten, ReLU and Tanh."""
-    from torch import nn
-
-    layers = []
-    for m in net:
-        if isinstance(m, nn.Linear):
-            layers.append({"kind": "linear", "in": m.in_features, "out": m.out_features})
-        elif isinstance(m, nn.Conv2d):
-            layers.append({"kind": "conv", "in": m.in_channels, "out": m.out_channels,
-                           "kernel": m.kernel_size[0], "stride": m.stride[0]})
-        elif isinstance(m, nn.Flatten):
-            layers.append({"kind": "flatten"})
-        elif isinstance(m, nn.ReLU):
-            layers.append({"kind": "relu"})
-        elif isinstance(m, nn.Tanh):
-            layers.append({"kind": "tanh"})
-        else:
-            raise TypeError(f"cannot describe layer {type(m).__name__}")
-    return {"obs_shape": list(net.obs_shape), "layers": layers}
-
-
-def spec_and_weights(model) -> tuple[dict, dict[str, np.ndarray]]:
-    """``(spec, weights)`` of a torch module or Keras model, weights in PyTorch names and layout.
-
-    A torch module pruned with ``torch.nn.utils.prune`` is read through its effective (masked) ``weight``.
-    """
-    framework = framework_of(model)
-    if framework == "torch":
-        weights = {}
-        for i, m in enumerate(model):
-            if hasattr(m, "weight") and m.weight is not None:
-                weights[f"{i}.weight"] = m.weight.detach().cpu().numpy().copy()
-                weights[f"{i}.bias"] = m.bias.detach().cpu().numpy().copy()
-        return torch_spec(model), weights
-    if framework == "tensorflow":
-        from .keras_nets import keras_to_spec
-
-        return keras_to_spec(model)
-    raise TypeError(f"expected a torch module or a Keras model, got {type(model).__name__}")
-
-
-def build_like(model, spec: dict, weights: dict[str, np.ndarray]):
-    """A new network of ``spec`` in ``model``'s framework."""
-    if framework_of(model) == "torch":
-        from .nets import build_torch
-
-        return build_torch(spec, weights).eval()
-    from .keras_nets import build_keras
-
-    return build_keras(spec, weights)
-
-
-def convert(model, framework: str):
-    """The same network (same weights) in ``framework``: ``"torch"`` or ``"tensorflow"``."""
-    spec, weights = spec_and_weights(model)
-    if framework == "torch":
-        from .nets import build_torch
-
-        return build_torch(spec, weights).eval()
-    from .keras_nets import build_keras
-
-    return build_keras(spec, weights)
-
-
-def clone(model):
-    """An independent copy of a torch or Keras agent network."""
-    return build_like(model, *spec_and_weights(model))
-
-
 _ACT = {"relu": lambda x: np.maximum(x, 0.0), "tanh": np.tanh}
-
-
-def _activation_after(layers: list[dict], i: int):
-    nxt = layers[i + 1]["kind"] if i + 1 < len(layers) else None
-    return _ACT.get(nxt, lambda x: x)
-
-
-def _spatial_sizes(spec: dict) -> dict[int, int]:
-    """Output H*W of every conv layer (valid padding)."""
-    if len(spec["obs_shape"]) != 3:
-        return {}
-    h, w = spec["obs_shape"][:2]
-    out = {}
-    for i, layer in enumerate(spec["layers"]):
-        if layer["kind"] == "conv":
-            k, s = layer["kernel"], layer.get("stride", 1)
-            h, w = (h - k) // s + 1, (w - k) // s + 1
-            out[i] = h * w
-    return out
-
-
-def shrink_weights(spec: dict, weights: dict[str, np.ndarray]) -> tuple[dict, dict[str, np.ndarray]]:
-    """Physically remove hidden units (neurons, conv filters) that structured pruning zeroed.
-
-    A unit goes when all its incoming weights are zero (its output is the constant ``act(bias)``, which is
-    folded into the next layer's bias, so the function is unchanged) or all its outgoing weights are zero.
-    Handles linear->linear, conv->conv and conv->flatten->linear (feature index c*H*W + h*W + w).
-    """
-    layers = [dict(layer) for layer in spec["layers"]]
-    w = {k: np.array(v, dtype=np.float32, copy=True) for k, v in weights.items()}
-    idx = [i for i, layer in enumerate(layers) if layer["kind"] in ("linear", "conv")]
-    spatial = _spatial_sizes(spec)
-    for a, b in itertools.pairwise(idx):
-        W, bias, Wn = w[f"{a}.weight"], w[f"{a}.bias"], w[f"{b}.weight"]
-        n = W.shape[0]
-        if layers[b]["kind"] == "conv":
-            view = Wn.reshape(Wn.shape[0], n, -1)  # (out, in, kh*kw): valid padding, every tap sees the map
-        elif layers[a]["kind"] == "conv":
-            view = Wn.reshape(Wn.shape[0], n, spatial[a])  # flattened channels-first features
-        else:
-            view = Wn.reshape(Wn.shape[0], n, 1)
-        incoming_dead = ~W.reshape(n, -1).any(axis=1)
-        outgoing_dead = ~view.any(axis=(0, 2))
-        const = _activation_after(layers, a)(bias)
-        fold = incoming_dead & ~outgoing_dead
-        w[f"{b}.bias"] = w[f"{b}.bias"] + (view[:, fold, :].sum(axis=2) * const[fold]).sum(axis=1)
-        keep = ~(incoming_dead | outgoing_dead)
-        if not keep.any():  # keep one unit so shapes stay valid
-            keep[int(np.argmax(np.abs(W).reshape(n, -1).sum(axis=1)))] = True
-        w[f"{a}.weight"], w[f"{a}.bias"] = W[keep], bias[keep]
-        kept = int(keep.sum())
-        view = view[:, keep, :]
-        layers[a]["out"] = kept
-        if layers[b]["kind"] == "conv":
-            w[f"{b}.weight"] = view.reshape(Wn.shape[0], kept, *Wn.shape[2:])
-            layers[b]["in"] = kept
-        else:
-            w[f"{b}.weight"] = view.reshape(Wn.shape[0], -1)
-            layers[b]["in"] = w[f"{b}.weight"].shape[1]
-    return {"obs_shape": list(spec["obs_shape"]), "layers": layers}, w
-
-
-def shrink(model):
-    """A smaller network (same framework) without the units structured pruning zeroed; same function."""
-    return build_like(model, *shrink_weights(*spec_and_weights(model)))
 
 
 def numpy_forward(spec: dict, weights: dict[str, np.ndarray], obs: np.ndarray, hidden: bool = False):
@@ -270,37 +136,6 @@ def collect_observations(model, env_id: str, n: int = 2000, seed: int = 0,
             obs, _ = env.reset(seed=seed + episode)
     env.close()
     return np.stack(out).astype(np.float32)
-
-
-# ------------------------------------------------------------------------------------------ storage bytes
-def _as_matrix(w: np.ndarray) -> np.ndarray:
-    return w.reshape(w.shape[0], -1) if w.ndim > 2 else w
-
-
-def dense_tensor_bytes(w: np.ndarray, value_bytes: int = 4) -> int:
-    return int(w.size * value_bytes)
-
-
-def csr_bytes(w: np.ndarray, value_bytes: int = 4, index_bytes: int = 4) -> int:
-    """CSR: one value and one column index per non-zero, plus rows + 1 row pointers."""
-    m = _as_matrix(w)
-    nnz = int(np.count_nonzero(m))
-    return nnz * (value_bytes + index_bytes) + (m.shape[0] + 1) * index_bytes
-
-
-def bitmask_bytes(w: np.ndarray, value_bytes: int = 4) -> int:
-    """Bitmask: the non-zero values packed, plus one bit per entry saying where they go."""
-    return int(np.count_nonzero(w)) * value_bytes + -(-w.size // 8)
-
-
-def storage_bytes(model, value_bytes: int = 4) -> dict[str, int]:
-    """Bytes to store the whole network with its weight tensors dense, CSR or bitmask (biases stay dense)."""
-    _, weights = spec_and_weights(model)
-    tensors = {k: v for k, v in weights.items() if k.endswith(".weight")}
-    biases = sum(v.size * value_bytes for k, v in weights.items() if k.endswith(".bias"))
-    return {"dense": biases + sum(dense_tensor_bytes(t, value_bytes) for t in tensors.values()),
-            "csr": biases + sum(csr_bytes(t, value_bytes) for t in tensors.values()),
-            "bitmask": biases + sum(bitmask_bytes(t, value_bytes) for t in tensors.values())}
 
 
 # --------------------------------------------------------------------------------- perturbed environments

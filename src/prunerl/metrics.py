@@ -75,6 +75,34 @@ def dense_bytes(model) -> int:
     return sum(p.nbytes for p in all_parameters(model).values())
 
 
+def _rows(name: str, w: np.ndarray) -> np.ndarray:
+    """A prunable tensor as a matrix with one row per output unit (torch and Keras layouts alike)."""
+    if name.endswith("/kernel"):  # Keras: (..., in, out)
+        w = np.moveaxis(w, -1, 0)
+    return w.reshape(w.shape[0], -1)
+
+
+def csr_tensor_bytes(matrix: np.ndarray, value_bytes: int = 4, index_bytes: int = 4) -> int:
+    """CSR: a value and a column index per non-zero, plus rows + 1 row pointers."""
+    matrix = matrix.reshape(matrix.shape[0], -1)
+    return int(np.count_nonzero(matrix)) * (value_bytes + index_bytes) + (matrix.shape[0] + 1) * index_bytes
+
+
+def bitmask_tensor_bytes(w: np.ndarray, value_bytes: int = 4) -> int:
+    """Bitmask: the non-zero values packed, plus one bit per entry saying where they go."""
+    return int(np.count_nonzero(w)) * value_bytes + -(-w.size // 8)
+
+
+def storage_bytes(model, value_bytes: int = 4, index_bytes: int = 4) -> dict[str, int]:
+    """Bytes to store the model with its prunable tensors ``dense``, in ``csr`` or as a ``bitmask``
+    (everything else, the biases, stays dense). Conv kernels count as out x (in * kh * kw) matrices."""
+    prunable = {name: _rows(name, w) for name, w in prunable_weights(model).items()}
+    others = dense_bytes(model) - sum(w.nbytes for w in prunable.values())
+    return {"dense": dense_bytes(model),
+            "csr": others + sum(csr_tensor_bytes(m, value_bytes, index_bytes) for m in prunable.values()),
+            "bitmask": others + sum(bitmask_tensor_bytes(m, value_bytes) for m in prunable.values())}
+
+
 def _layer_macs(model, input_shape) -> list[tuple[str, int, float]]:
     """(layer name, multiply-accumulates per observation, weight density) per prunable layer."""
     framework = framework_of(model)
@@ -136,5 +164,6 @@ def summary(model, input_shape: tuple[int, ...] | None = None) -> dict:
     """The usual table row for a (pruned) model."""
     counts = count_params(model)
     return {"sparsity": sparsity(model), "params": counts["total"], "nonzero_params": counts["nonzero"],
-            "dense_bytes": dense_bytes(model), "flops": flops(model, input_shape),
+            "dense_bytes": dense_bytes(model), "csr_bytes": storage_bytes(model)["csr"],
+            "flops": flops(model, input_shape),
             "nonzero_flops": flops(model, input_shape, nonzero_only=True)}

@@ -57,3 +57,24 @@ def build_torch(spec: dict, weights: dict[str, np.ndarray] | None = None) -> Age
 def torch_weights(net: nn.Module) -> dict[str, np.ndarray]:
     """The network's parameters as NumPy arrays (copies), PyTorch names and layout."""
     return {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
+
+
+def torch_to_spec(net: nn.Module) -> dict:
+    """The spec of an ``nn.Sequential`` of Linear, Conv2d (square, valid padding), Flatten, ReLU and Tanh."""
+    layers = []
+    for m in net:
+        if isinstance(m, nn.Linear):
+            layers.append({"kind": "linear", "in": m.in_features, "out": m.out_features})
+        elif isinstance(m, nn.Conv2d):
+            if m.padding not in (0, (0, 0)) or m.kernel_size[0] != m.kernel_size[1]:
+                raise ValueError("only square, valid-padding convolutions have a spec")
+            layers.append({"kind": "conv", "in": m.in_channels, "out": m.out_channels, "kernel": m.kernel_size[0],
+                           "stride": m.stride[0]})
+        elif isinstance(m, nn.Flatten):
+            layers.append({"kind": "flatten"})
+        elif type(m) in (nn.ReLU, nn.Tanh):
+            layers.append({"kind": type(m).__name__.lower()})
+        else:
+            raise ValueError(f"no spec for layer {type(m).__name__}")
+    obs_shape = getattr(net, "obs_shape", None) or (layers[0]["in"],)
+    return {"obs_shape": list(obs_shape), "layers": layers}

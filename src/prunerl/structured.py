@@ -17,35 +17,10 @@ import copy
 
 import numpy as np
 
+from .convert import build, spec_and_weights
 from .evaluation import framework_of
 
 _CONSTANT = {"relu": lambda b: np.maximum(b, 0.0), "tanh": np.tanh, None: lambda b: b}
-
-
-def torch_to_spec(net) -> tuple[dict, dict[str, np.ndarray]]:
-    """Read a torch ``AgentNet`` (or any ``nn.Sequential`` of Linear/Conv2d/ReLU/Tanh/Flatten) as a spec."""
-    from torch import nn
-
-    layers = []
-    for m in net:
-        if isinstance(m, nn.Linear):
-            layers.append({"kind": "linear", "in": m.in_features, "out": m.out_features})
-        elif isinstance(m, nn.Conv2d):
-            if m.padding not in (0, (0, 0)) or m.kernel_size[0] != m.kernel_size[1]:
-                raise ValueError("shrink supports square valid-padding convolutions only")
-            layers.append({"kind": "conv", "in": m.in_channels, "out": m.out_channels, "kernel": m.kernel_size[0],
-                           "stride": m.stride[0]})
-        elif isinstance(m, nn.Flatten):
-            layers.append({"kind": "flatten"})
-        elif isinstance(m, nn.ReLU):
-            layers.append({"kind": "relu"})
-        elif isinstance(m, nn.Tanh):
-            layers.append({"kind": "tanh"})
-        else:
-            raise ValueError(f"shrink cannot handle layer {type(m).__name__}")
-    obs_shape = list(getattr(net, "obs_shape", ()) or [layers[0]["in"]])
-    weights = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
-    return {"obs_shape": obs_shape, "layers": layers}, weights
 
 
 def _spatial(spec: dict) -> dict[int, int]:
@@ -108,27 +83,10 @@ def shrink(model, atol: float = 0.0):
 
     Outputs are unchanged up to float rounding (the folded biases are summed in float64).
     """
-    framework = framework_of(model)
-    if framework == "torch":
-        from .nets import build_torch
-
-        spec, weights = torch_to_spec(model)
-        return build_torch(*shrink_spec(spec, weights, atol)).eval()
-    if framework == "tensorflow":
-        from .keras_nets import build_keras, keras_to_spec
-
-        spec, weights = keras_to_spec(model)
-        return build_keras(*shrink_spec(spec, weights, atol))
-    raise TypeError(f"expected a torch module or a Keras model, got {type(model).__name__}")
+    return build(*shrink_spec(*spec_and_weights(model), atol), framework_of(model))
 
 
 def hidden_units(model) -> list[int]:
     """Output units (channels) of every prunable layer, e.g. ``[256, 256, 2]``."""
-    framework = framework_of(model)
-    if framework == "torch":
-        spec, _ = torch_to_spec(model)
-    else:
-        from .keras_nets import keras_to_spec
-
-        spec, _ = keras_to_spec(model)
+    spec, _ = spec_and_weights(model)
     return [layer["out"] for layer in spec["layers"] if layer["kind"] in ("linear", "conv")]
