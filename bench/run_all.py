@@ -9,7 +9,6 @@ Usage: python bench/run_all.py [--only storage latency ...] [--skip pruning_qual
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
@@ -33,9 +32,7 @@ def main(argv=None) -> int:
         print(f"== {name}: running {path.name}", flush=True)
         before = benchlib.RESULTS.read_text() if benchlib.RESULTS.exists() else ""
         started = time.perf_counter()
-        # The venv's scripts (nbgrader's alembic, jupyter) on PATH, as if the venv were activated.
-        env = {**os.environ, "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])}
-        proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, env=env)
+        proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True)
         seconds = time.perf_counter() - started
         sys.stdout.write(proc.stdout[-4000:])
         if proc.returncode != 0:
