@@ -30,8 +30,6 @@ DEFAULT_FINETUNE_STEPS = 4000
 EPISODE_SEED_STRIDE = 1_000
 CONFIDENCE = 0.95
 
-# Bytes per stored value and per index in the CSR size (float32 values, int32 column indices / row pointers).
-
 
 class CompareError(ValueError):
     """A bad argument to :func:`compare` (unknown agent, strategy or framework, bad sparsity ...)."""
@@ -79,13 +77,6 @@ def validate(agent: str, framework: str = "torch", strategies: Iterable[str] = S
     return env_id
 
 
-def model_metrics(model) -> dict:
-    """Achieved sparsity, parameter counts, bytes (dense and CSR) and FLOPs (dense and non-zero) of a model."""
-    from .metrics import summary
-
-    return summary(model)
-
-
 def hold_masks(masks) -> Callable:
     """A fine-tuning callback that re-applies fixed masks after every optimizer step."""
     from .pruning import apply_masks
@@ -102,6 +93,7 @@ def run_one(agent: str, strategy: str, sparsity: float, seed: int, framework: st
     (train-prune-retrain); ``gradual`` always fine-tunes (it prunes during fine-tuning).
     """
     from .evaluation import evaluate
+    from .metrics import summary
     from .pruning import gradual_prune, prune
     from .zoo import card, load_agent
 
@@ -127,7 +119,7 @@ def run_one(agent: str, strategy: str, sparsity: float, seed: int, framework: st
     return {"agent": agent, "framework": framework, "env_id": env_id, "strategy": strategy,
             "target_sparsity": float(sparsity), "seed": int(seed), "finetune_steps": tuned,
             "episodes": episodes, "episode_seed": episode_seed(seed), "mean_return": result.mean,
-            "std_return": result.std, **model_metrics(model), "prune_seconds": prune_seconds,
+            "std_return": result.std, **summary(model), "prune_seconds": prune_seconds,
             "seconds": time.perf_counter() - started}
 
 

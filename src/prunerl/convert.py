@@ -28,6 +28,21 @@ def spec_and_weights(model) -> tuple[dict, dict[str, np.ndarray]]:
     raise TypeError(f"expected a torch module or a Keras model, got {type(model).__name__}")
 
 
+def set_weights(model, weights: dict[str, np.ndarray]) -> None:
+    """Load PyTorch-layout weights (as :func:`spec_and_weights` gives them) into ``model`` in place."""
+    framework = framework_of(model)
+    if framework == "torch":
+        import torch
+
+        model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in weights.items()})
+    elif framework == "tensorflow":
+        from .keras_nets import set_keras_weights
+
+        set_keras_weights(model, weights)
+    else:
+        raise TypeError(f"expected a torch module or a Keras model, got {type(model).__name__}")
+
+
 def build(spec: dict, weights: dict[str, np.ndarray], framework: str):
     """A new network of ``spec`` with ``weights`` in ``framework`` (``"torch"`` or ``"tensorflow"``)."""
     if framework == "torch":

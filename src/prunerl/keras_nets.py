@@ -45,11 +45,17 @@ def build_keras(spec: dict, weights: dict[str, np.ndarray] | None = None) -> ker
     return model
 
 
+def _spec_layers(model: keras.Model):
+    """``(spec index, layer)`` for every Keras layer that a spec describes (Input and Permute are not)."""
+    described = (keras.layers.Dense, keras.layers.Conv2D, keras.layers.Flatten, keras.layers.Activation,
+                 keras.layers.ReLU)
+    return enumerate(layer for layer in model.layers if isinstance(layer, described))
+
+
 def keras_to_spec(model: keras.Model) -> tuple[dict, dict[str, np.ndarray]]:
     """Read a Keras model of this shape (any layer names) back as a spec and PyTorch-layout weights."""
     layers, weights = [], {}
-    for layer in model.layers:
-        i = len(layers)
+    for i, layer in _spec_layers(model):
         if isinstance(layer, keras.layers.Dense):
             kernel, bias = (np.asarray(w) for w in layer.get_weights())
             layers.append({"kind": "linear", "in": kernel.shape[0], "out": kernel.shape[1]})
@@ -61,23 +67,17 @@ def keras_to_spec(model: keras.Model) -> tuple[dict, dict[str, np.ndarray]]:
             weights[f"{i}.weight"], weights[f"{i}.bias"] = kernel.transpose(3, 2, 0, 1), bias
         elif isinstance(layer, keras.layers.Flatten):
             layers.append({"kind": "flatten"})
-        elif isinstance(layer, keras.layers.Activation) or isinstance(layer, keras.layers.ReLU):
-            name = getattr(layer.activation, "__name__", "relu") if hasattr(layer, "activation") else "relu"
-            layers.append({"kind": name})
+        elif isinstance(layer, keras.layers.ReLU):
+            layers.append({"kind": "relu"})
+        else:
+            layers.append({"kind": layer.activation.__name__})
     return {"obs_shape": list(model.input_shape[1:]), "layers": layers}, weights
 
 
 def set_keras_weights(model: keras.Model, weights: dict[str, np.ndarray]) -> None:
-    """Load PyTorch-layout weights (spec indices) into the Dense/Conv2D layers of ``model``, in order."""
-    spec, _ = keras_to_spec(model)
-    prunable = [layer for layer in model.layers if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D))]
-    indices = [i for i, layer in enumerate(spec["layers"]) if layer["kind"] in ("linear", "conv")]
-    for layer, i in zip(prunable, indices):
-        w = np.asarray(weights[f"{i}.weight"])
-        kernel = w.T if w.ndim == 2 else w.transpose(2, 3, 1, 0)
-        layer.set_weights([kernel, np.asarray(weights[f"{i}.bias"])])
-
-
-def keras_weights(model: keras.Model) -> dict[str, np.ndarray]:
-    """The model's Dense/Conv2D weights in PyTorch names (spec indices) and layout."""
-    return keras_to_spec(model)[1]
+    """Load PyTorch-layout weights (spec indices) into the Dense/Conv2D layers of ``model``."""
+    for i, layer in _spec_layers(model):
+        if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D)):
+            w = np.asarray(weights[f"{i}.weight"])
+            kernel = w.T if w.ndim == 2 else w.transpose(2, 3, 1, 0)
+            layer.set_weights([kernel, np.asarray(weights[f"{i}.bias"])])

@@ -12,8 +12,7 @@ import warnings
 import gymnasium as gym
 import numpy as np
 
-from .convert import clone, convert, spec_and_weights  # noqa: F401  (lessons use them as L.clone, L.convert)
-from .evaluation import framework_of
+from .convert import clone, convert, set_weights, spec_and_weights  # noqa: F401  (lessons use them as L.clone, L.convert)
 from .structured import shrink  # noqa: F401  (lessons use it as L.shrink)
 
 # ----------------------------------------------------------------------------------------------- fast mode
@@ -221,16 +220,6 @@ def finetune_best(model, env_id: str, steps: int, chunks: int = 4, seed: int = 0
     def weights():
         return spec_and_weights(model)[1]
 
-    def load(w):
-        if framework_of(model) == "torch":
-            import torch
-
-            model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in w.items()})
-        else:
-            from .keras_nets import set_keras_weights
-
-            set_keras_weights(model, w)
-
     history = [evaluate(model, env_id, episodes, seed=validation_seed).mean]
     best = (history[0], weights())
     for i in range(chunks):
@@ -238,7 +227,7 @@ def finetune_best(model, env_id: str, steps: int, chunks: int = 4, seed: int = 0
         history.append(evaluate(model, env_id, episodes, seed=validation_seed).mean)
         if history[-1] >= best[0]:
             best = (history[-1], weights())
-    load(best[1])
+    set_weights(model, best[1])
     return history
 
 

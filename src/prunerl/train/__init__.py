@@ -4,10 +4,10 @@ from __future__ import annotations
 import datetime
 import time
 
-import numpy as np
 import torch
 
 from .. import nets, zoo
+from ..convert import convert, set_weights, spec_and_weights
 from ..evaluation import evaluate, framework_of
 from . import dqn, ppo
 from .common import Tracker, TrainResult
@@ -96,15 +96,12 @@ def finetune(model, env_id: str, steps: int, seed: int = 0, callback=None, algor
     algorithm, hp = finetune_settings(env_id, steps, algorithm, hparams)
     framework = framework_of(model)
     if framework == "tensorflow":
-        from ..keras_nets import keras_to_spec, set_keras_weights
-
-        spec, weights = keras_to_spec(model)
-        actor = nets.build_torch(spec, weights)
+        actor = convert(model, "torch")
 
         def sync(twin, step):  # the Keras model sees the twin's weights; its callback's edits flow back
-            set_keras_weights(model, nets.torch_weights(twin))
+            set_weights(model, nets.torch_weights(twin))
             callback(model, step)
-            twin.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in keras_to_spec(model)[1].items()})
+            set_weights(twin, spec_and_weights(model)[1])
 
         hook = sync if callback is not None else None
     elif framework == "torch":
@@ -122,6 +119,6 @@ def finetune(model, env_id: str, steps: int, seed: int = 0, callback=None, algor
     result = TRAINERS[algorithm](actor, env_id, seed, hp, callback=hook, critic=critic)
     actor.eval()
     if framework == "tensorflow":
-        set_keras_weights(model, nets.torch_weights(actor))
+        set_weights(model, nets.torch_weights(actor))
         result.actor = model
     return result
