@@ -1,126 +1,175 @@
-"""``prunerl interview``: a terminal mock interview on the course's eight concept questions."""
+"""``prunerl interview``: spaced-repetition interview practice (FSRS), mock interviews, timed coding rounds and
+exports of the bilingual question bank. Every mode runs in a terminal and non-interactively."""
 from __future__ import annotations
 
 import json
-import random
 import sys
-import time
 from pathlib import Path
+
+PROBLEMS = ("threshold", "structured", "sparsify", "prune-agent", "compare")
+MOCK_LIMIT = 120  # seconds per answer in a mock interview unless --time-limit says otherwise
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--count", type=int, default=1, help="questions to ask (default 1)")
+    parser.add_argument("--lang", default=None, help="en or zh (default: zh when LANG/LC_ALL starts with zh, else en)")
     parser.add_argument("--history", type=Path, default=None,
                         help="history file (default $PRUNERL_INTERVIEW_HISTORY or ~/.prunerl/interview.json)")
-    parser.add_argument("--seed", type=int, default=None, help="seed the question draw (reproducible)")
     parser.add_argument("--question", default=None, help="ask this question id (see --list)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="ask one question, print its model answer and rubric; no input, no history")
+    parser.add_argument("--count", type=int, default=1, help="questions to practise, due ones first (default 1)")
+    parser.add_argument("--mock", type=int, metavar="N", default=None,
+                        help="mock interview of N questions with a time limit per answer and a summary")
+    parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                        help=f"seconds per answer (mock default {MOCK_LIMIT}; coding rounds: the problem's own limit)")
     parser.add_argument("--answers", type=Path, default=None,
-                        help='JSON list of {"id" (optional), "answer", "score" 0-3}: no prompts')
-    parser.add_argument("--list", action="store_true", help="list the questions with your mean recent score")
+                        help="answers file instead of the keyboard: JSON list of question entries, or the .py file "
+                             "of a coding round")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="show a question with its model answer, rubric and follow-ups (or write a coding task); "
+                             "no input, no history")
+    parser.add_argument("--list", action="store_true", help="list the questions with due dates and retention")
+    parser.add_argument("--now", default=None, help="ISO date-time to use as the current time (planning, tests)")
+    parser.add_argument("--coding", default=None, metavar="PROBLEM", help=f"timed coding round: {', '.join(PROBLEMS)}")
+    parser.add_argument("--workdir", type=Path, default=Path("prunerl-coding"),
+                        help="where a coding round writes its scratch file (default ./prunerl-coding)")
+    parser.add_argument("--export", choices=("anki", "csv"), default=None, help="export the bank")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="export file (default prunerl-interview-<lang>.apkg or .csv)")
+    parser.add_argument("--json", action="store_true", help="coding round: print the report as JSON")
 
 
-def _show(console, q: dict, follow_ups: bool = True) -> None:
-    from rich.panel import Panel
-
-    console.print(Panel(q["answer"], title="model answer (60 s)", border_style="green"))
-    console.print("[bold]Rubric[/bold] (score 3 = every point made clearly, 2 = most, 1 = some, 0 = none):")
-    for item in q["rubric"]:
-        console.print(f"  • {item}")
-    if follow_ups and q.get("follow_ups"):
-        f = q["follow_ups"][0]
-        console.print(f"[bold]Follow-up:[/bold] {f['q']}\n  [dim]{f['a']}[/dim]")
-
-
-def _ask_score(console) -> int:
-    while True:
-        raw = input("Your score 0-3 (empty = skip): ").strip()
-        if raw == "":
-            return -1
-        if raw in {"0", "1", "2", "3"}:
-            return int(raw)
-        console.print("[red]enter 0, 1, 2 or 3[/red]")
+def _fail(message: str) -> int:
+    print(f"prunerl interview: {message}", file=sys.stderr)
+    return 2
 
 
 def run(args) -> int:
     from rich.console import Console
-    from rich.panel import Panel
-    from rich.table import Table
 
-    from .. import interview as iv
+    from ..interview import bank as B
+    from ..interview import i18n, schedule
 
-    console = Console()
-    bank = iv.load_bank()
-    history_path = args.history or iv.default_history_path()
-    attempts = iv.load_history(history_path)
-    rng = random.Random(args.seed)
+    lang = args.lang or i18n.default_lang()
+    if lang not in B.LANGS:
+        return _fail(f"unknown language {lang!r}: use en or zh")
+    if args.coding is not None and args.coding not in PROBLEMS:
+        return _fail(f"unknown coding problem {args.coding!r}: choose one of {', '.join(PROBLEMS)}")
+    if args.answers is not None and not args.answers.is_file():
+        return _fail(f"answers file {args.answers} not found")
+    try:
+        when = schedule.parse_time(args.now) if args.now else schedule.now_utc()
+    except ValueError:
+        return _fail(f"--now {args.now!r} is not an ISO date-time")
+    console = Console(highlight=False, soft_wrap=True)
+    bank = B.load_bank()
+    if args.question is not None and args.question not in {q["id"] for q in bank}:
+        return _fail(f"unknown question id {args.question!r} (see prunerl interview --list)")
 
+    if args.export:
+        from ..interview.export import export
+
+        out = args.out or Path(f"prunerl-interview-{lang}.{'apkg' if args.export == 'anki' else 'csv'}")
+        n = export(bank, args.export, out, lang)
+        console.print(i18n.t(lang, "export_done", n=n, path=out))
+        return 0
+    if args.coding:
+        from ..interview.coding import run_round
+
+        return run_round(args.coding, lang, console, workdir=args.workdir, solution=args.answers,
+                         dry_run=args.dry_run, limit=args.time_limit, as_json=args.json)
+
+    history_path = args.history or schedule.default_history_path()
+    try:
+        history = schedule.History.load(history_path)
+    except (OSError, ValueError, KeyError) as exc:
+        return _fail(f"cannot read history {history_path}: {exc}")
+    if history.migrated:
+        console.print(i18n.t(lang, "migrated", n=history.migrated))
     if args.list:
-        means, w = iv.mean_scores(attempts, bank), iv.weights(attempts, bank)
-        table = Table(title=f"interview questions (history: {history_path})")
-        for col in ("id", "lesson", "topic", "recent mean", "weight"):
-            table.add_column(col)
-        for q in bank:
-            mean = means[q["id"]]
-            shown = "-" if mean is None else f"{mean:.1f}"
-            table.add_row(q["id"], str(q["lesson"]), q["topic"], shown, f"{w[q['id']]:.1f}")
-        console.print(table)
+        from ..interview.listing import print_list
+
+        print_list(console, bank, history, when, lang)
+        if history.migrated:
+            history.save()
         return 0
-
-    def draw(qid: str | None) -> dict:
-        return iv.question(qid, bank) if qid else iv.choose(attempts, bank, rng)
-
+    order = [B.question(args.question, bank)] if args.question else history.order(bank, when)
     if args.dry_run:
-        q = draw(args.question)
-        console.print(Panel(q["question"], title=f"[{q['id']}] lesson {q['lesson']}: {q['topic']}"))
-        _show(console, q)
-        return 0
+        from ..interview.session import header, show_reference
 
+        q = order[0]
+        L = B.localize(q, lang)
+        console.print(header(q, lang, 1, 1))
+        if L["claim"]:
+            console.print(i18n.t(lang, "claim") + i18n.t(lang, "colon") + L["claim"], markup=False)
+        console.print(L["question"], markup=False)
+        show_reference(console, q, lang)
+        return 0
+    return _practise(args, console, bank, history, order, when, lang)
+
+
+def _practise(args, console, bank, history, order, when, lang) -> int:
+    from ..interview import i18n, session
+    from ..interview.terminal import LineReader
+
+    count = args.mock or args.count
+    limit = args.time_limit if args.time_limit is not None else (float(MOCK_LIMIT) if args.mock else None)
     if args.answers:
         try:
-            entries = json.loads(Path(args.answers).read_text())
+            entries = json.loads(args.answers.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
-            console.print(f"[red]cannot read answers file {args.answers}: {exc}[/red]")
-            return 2
-        if isinstance(entries, dict):
-            entries = entries.get("answers", [])
-        for entry in entries:
+            return _fail(f"cannot read answers file {args.answers}: {exc}")
+        entries = entries.get("answers", []) if isinstance(entries, dict) else entries
+        if not isinstance(entries, list) or not entries:
+            return _fail(f"answers file {args.answers} holds no answers")
+        count = len(entries)
+    elif not sys.stdin.isatty():
+        return _fail(i18n.t(lang, "no_tty"))
+    if not args.question and history.due_count(when) == 0 and all(q["id"] in history.cards for q in bank):
+        console.print(i18n.t(lang, "nothing_due"))
+    results, reader = [], None if args.answers else LineReader()
+    queue = list(order)
+    for n in range(1, count + 1):
+        if args.answers:
+            entry = entries[n - 1]
+            qid = entry.get("id") if isinstance(entry, dict) else None
             try:
-                q = draw(entry.get("id") or args.question)
-                answer = entry.get("answer", "")
-                iv.record(attempts, q["id"], int(entry["score"]), entry.get("seconds"), answer)
-            except (KeyError, ValueError, TypeError) as exc:
-                console.print(f"[red]bad answers entry {entry!r}: {exc}[/red]")
-                return 2
-            console.print(Panel(q["question"], title=f"[{q['id']}] {q['topic']}"))
-            console.print(f"[bold]Your answer:[/bold] {entry.get('answer', '')}")
-            _show(console, q, follow_ups=False)
-            console.print(f"self-score: {entry['score']}/3\n")
-        iv.save_history(history_path, attempts)
-        console.print(f"{len(entries)} answer(s) recorded in {history_path}")
-        return 0
-
-    if not sys.stdin.isatty():
-        console.print("[red]no terminal: use --dry-run or --answers FILE[/red]")
-        return 2
-    for n in range(args.count):
-        q = draw(args.question)
-        console.print(Panel(q["question"], title=f"question {n + 1}/{args.count} [{q['id']}] {q['topic']}"))
-        console.print("[dim]Answer aloud or type; an empty line ends it (aim for 60 s).[/dim]")
-        start, lines = time.perf_counter(), []
+                q = _pick(qid or args.question, queue, bank)
+                source = session.Scripted(entry, q)
+            except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                return _fail(f"bad answers entry {n}: {exc}")
+        else:
+            q = _pick(args.question, queue, bank)
+            source = session.Terminal(reader, lang)
         try:
-            while (line := input()) != "":
-                lines.append(line)
+            result = session.ask(console, q, lang, source, n, count, limit)
         except EOFError:
-            pass
-        seconds = time.perf_counter() - start
-        note = " (over 90 s: tighten it)" if seconds > 90 else ""
-        console.print(f"[bold]{seconds:.0f} s[/bold]{note}")
-        _show(console, q)
-        score = _ask_score(console)
-        if score >= 0:
-            iv.record(attempts, q["id"], score, seconds, "\n".join(lines))
-            iv.save_history(history_path, attempts)
-    console.print(f"history: {history_path}")
+            break
+        card = history.review(q["id"], result["score"], when, result["points"], result["follow_ups"],
+                              result["seconds"], result["answer"])
+        history.save()
+        due = card.due.strftime("%Y-%m-%d %H:%M UTC")
+        console.print(i18n.t(lang, "next_due", due=due, rating=card_rating(history)))
+        results.append(result)
+    if args.mock and results:
+        session.summary(console, results, bank, lang)
+    console.print(i18n.t(lang, "recorded", n=len(results), path=history.path), markup=False)
     return 0
+
+
+def card_rating(history) -> str:
+    names = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
+    return names[history.reviews[-1]["rating"]]
+
+
+def _pick(qid, queue: list[dict], bank: list[dict]) -> dict:
+    from ..interview.bank import UnknownQuestion, question
+
+    if qid:
+        try:
+            q = question(qid, bank)
+        except UnknownQuestion:
+            raise KeyError(f"unknown question id {qid!r}") from None
+    else:
+        q = queue[0] if queue else bank[0]
+    if q in queue:
+        queue.remove(q)
+    return q
