@@ -1,10 +1,16 @@
-"""The README's numbers are the ones the repository produces."""
+"""The README's numbers are the ones the repository produces, and the committed results are current."""
+import json
 import re
 from pathlib import Path
 
-from prunerl import zoo
+import pandas as pd
+import pytest
 
-README = (Path(__file__).parents[1] / "README.md").read_text()
+from prunerl import compare as cmp
+from prunerl import compare_docs, zoo
+
+ROOT = Path(__file__).parents[1]
+README = (ROOT / "README.md").read_text()
 
 
 def test_zoo_table_matches_the_cards():
@@ -12,3 +18,56 @@ def test_zoo_table_matches_the_cards():
         row = next(line for line in README.splitlines() if line.startswith(f"| `{name}`"))
         quoted = float(re.split(r"\s*\|\s*", row)[5].replace("−", "-"))
         assert quoted == round(zoo.card(name)["eval"]["mean_return"], 2), name
+
+
+def test_readme_results_block_is_generated_from_the_committed_compare_run():
+    assert compare_docs.readme_block(README) == compare_docs.render_block(ROOT), (
+        "README results block differs from docs/compare/: run `python -m prunerl.compare_docs`")
+    assert (ROOT / compare_docs.PLOT).exists() and f"]({compare_docs.PLOT.as_posix()})" in README
+
+
+def test_committed_run_is_the_current_default_configuration():
+    """Changing a default (seeds, strategies, sparsities ...) without re-running `prunerl compare --write-docs`
+    fails here."""
+    _, info = compare_docs.load(ROOT)
+    assert info["agent"] == cmp.DEFAULT_AGENT and info["framework"] == "torch"
+    assert info["strategies"] == list(cmp.STRATEGIES)
+    assert info["sparsities"] == list(cmp.DEFAULT_SPARSITIES) and info["seeds"] == list(cmp.DEFAULT_SEEDS)
+    assert info["episodes"] == cmp.DEFAULT_EPISODES and info["finetune_steps"] == cmp.DEFAULT_FINETUNE_STEPS
+    assert info["l1_budget"] == cmp.L1_BUDGETS[0] and len(info["seeds"]) >= 5
+
+
+def test_committed_summary_is_the_summary_of_the_committed_runs():
+    results = pd.read_csv(ROOT / compare_docs.ARTEFACTS / "results.csv")
+    committed = pd.read_csv(ROOT / compare_docs.ARTEFACTS / "summary.csv")
+    pd.testing.assert_frame_equal(committed, cmp.summarize(results), check_dtype=False, rtol=1e-9)
+
+
+@pytest.mark.slow
+def test_committed_runs_are_what_the_code_gives_now():
+    """Re-run part of the default configuration (compare is deterministic per seed) and match the committed rows.
+    Fails when the code (pruning, fine-tuning, evaluation, sparsity counting) has changed since the last
+    `prunerl compare --write-docs`."""
+    committed = pd.read_csv(ROOT / compare_docs.ARTEFACTS / "results.csv")
+    _, info = compare_docs.load(ROOT)
+    one_shot = [s for s in info["strategies"] if not cmp.REGISTRY[s].finetunes]
+    tuned = [s for s in info["strategies"] if cmp.REGISTRY[s].finetunes]
+    fresh = pd.concat([
+        cmp.compare(info["agent"], info["framework"], one_shot, [0.0, 0.5, 0.9], [0, 4], info["episodes"],
+                    info["finetune_steps"], l1_budget=info["l1_budget"]),
+        cmp.compare(info["agent"], info["framework"], tuned, [0.9], [1], info["episodes"], info["finetune_steps"],
+                    l1_budget=info["l1_budget"])])
+    keys = ["strategy", "target_sparsity", "seed"]
+    merged = fresh.merge(committed, on=keys, suffixes=("", "_committed"), validate="one_to_one")
+    assert len(merged) == len(fresh), "the committed results lack rows of the default configuration"
+    for col in ["mean_return", "std_return", "sparsity", "masked_sparsity", "unit_fraction", "nonzero_params",
+                "finetune_steps", "episode_seed"]:
+        pd.testing.assert_series_equal(merged[col], merged[f"{col}_committed"], check_names=False, rtol=1e-9,
+                                       check_dtype=False, obj=col)
+    assert (merged["variation"] == merged["variation_committed"]).all()
+
+
+def test_run_json_is_valid():
+    info = json.loads((ROOT / compare_docs.ARTEFACTS / "run.json").read_text())
+    assert info["command"] == "prunerl compare --write-docs"
+    assert info["wall_seconds"] > 0 and info["cpu_seconds"] > 0

@@ -17,8 +17,8 @@ COMMANDS = {
     "build": "build the nbgrader course, released exercises and executed solutions from autograder/sources",
     "grade": "grade notebooks or an nbgrader submitted/ tree through nbgrader autograde",
     "check": "run a notebook's visible tests locally (fast; hidden tests run only at grading)",
-    "compare": "compare pruning strategies x sparsities over seeds: return with CI, size, FLOPs, CSV and plot",
-    "interview": "mock interview on the eight concept questions (self-scored, history kept)",
+    "compare": "compare pruning strategies x sparsities over seeds: IQM, bootstrap interval, size, FLOPs, CSV, plot",
+    "interview": "interview practice: FSRS reviews, mock interviews, timed coding rounds, Anki/CSV export (en/zh)",
 }
 
 

@@ -1,48 +1,173 @@
-"""Compare pruning strategies on a zoo agent: return, sparsity, size and FLOPs, over seeds.
+"""Compare pruning strategies on a zoo agent: return, sparsity, size and FLOPs, over independent seeds.
 
 Pure functions returning pandas DataFrames (the ``prunerl compare`` command only parses and prints):
+:func:`compare` runs every strategy x sparsity x seed into a *tidy* frame, one row per run; :func:`summarize`
+reduces it to one row per strategy x sparsity with the course's statistics (:mod:`prunerl.stats`): the
+interquartile mean of the per-seed returns and its percentile-bootstrap interval over seeds.
 
-- :func:`compare` runs every strategy x sparsity x seed and returns a *tidy* frame, one row per run;
-- :func:`summarize` reduces it to one row per strategy x sparsity, with a Student-t confidence interval of
-  the mean return over seeds.
+**Seeds.** Seed ``s`` draws the random masks, seeds the fine-tuning and plays its own evaluation episodes,
+reset seeds ``stats.episode_seed(s) = 1000 s, 1000 s + 1, ...``, so seeds are independent and every strategy at
+seed ``s`` faces the episodes the dense agent faced at ``s``. Magnitude and L1 pruning of a trained agent
+are deterministic: their only variation over seeds is the episodes, and their band says so
+(``variation == stats.EPISODE_NOISE``). Sparsity 0 is the dense agent itself for every strategy.
 
-A seed drives everything random in a run: the random mask, the fine-tuning (for ``gradual``), and the
-evaluation episodes, which start at reset seed ``EPISODE_SEED_STRIDE * seed`` (so every strategy at a given
-seed faces exactly the same episodes as the dense agent at that seed). Sparsity 0 means "not pruned": the
-row is the dense agent itself for every strategy (no fine-tuning), so each curve starts at the same point.
+**Budgets.** ``sparsity`` (achieved) is counted the same way for every strategy: one minus the non-zero
+prunable weights of the network after structural removal of dead units (:func:`prunerl.structured.shrink`:
+a hidden unit with no incoming or no outgoing weights goes, its outgoing column with it), over the dense
+agent's prunable weights. ``target_sparsity`` is the nominal level asked for. ``l1_structured`` removes a
+fraction of hidden units; by default (``l1_budget="equal-nonzero"``) that fraction is chosen so its shrunk
+network keeps as many non-zero weights as the unstructured strategies at the same target, so the rows of
+one target compare equal budgets; ``l1_budget="units"`` reads the target as the unit fraction (at 50 % of
+the units of a 4-256-256-2 MLP, 74 % of the weights are gone).
+
+**Adding a strategy** is one :class:`Strategy` line in :data:`STRATEGY_TABLE`: the CLI, validation, the
+table, the plot and the README block all read it.
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-ONE_SHOT = ("random", "layerwise_magnitude", "global_magnitude", "l1_structured")
-GRADUAL = "gradual"
-STRATEGIES = (*ONE_SHOT, GRADUAL)
+from . import stats
+
 DEFAULT_AGENT = "cartpole-dqn"
 DEFAULT_SPARSITIES = (0.0, 0.5, 0.8, 0.9, 0.95)
-DEFAULT_SEEDS = (0, 1, 2)
+DEFAULT_SEEDS = (0, 1, 2, 3, 4)
 DEFAULT_EPISODES = 10
 DEFAULT_FINETUNE_STEPS = 4000
-EPISODE_SEED_STRIDE = 1_000
-CONFIDENCE = 0.95
+L1_BUDGETS = ("equal-nonzero", "units")
+CONFIDENCE = stats.CONFIDENCE
+episode_seed = stats.episode_seed
 
 
 class CompareError(ValueError):
     """A bad argument to :func:`compare` (unknown agent, strategy or framework, bad sparsity ...)."""
 
 
-def episode_seed(seed: int) -> int:
-    """Reset seed of the first evaluation episode for run seed ``seed``."""
-    return EPISODE_SEED_STRIDE * int(seed)
+@dataclass(frozen=True)
+class Run:
+    """What one strategy is asked to do: prune a fresh ``agent`` to ``sparsity`` with ``seed``."""
+    agent: str
+    env_id: str
+    framework: str
+    sparsity: float
+    seed: int
+    finetune_steps: int = DEFAULT_FINETUNE_STEPS
+    finetune_oneshot: bool = False
+    l1_budget: str = L1_BUDGETS[0]
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """One row of :data:`STRATEGY_TABLE`.
+
+    ``apply(model, run)`` gets a freshly loaded agent (torch or Keras) and returns ``(model, info)``: the
+    pruned model (the same object pruned in place, or a new one, e.g. a pre-trained sparse agent) and
+    extra columns for the run's row; ``info["finetune_steps"]`` says how many env steps it trained.
+    ``deterministic``: the same network at every seed unless fine-tuned (its band is episode noise only).
+    ``finetunes``: it always trains (needs ``finetune_steps >= 1`` and torch). ``levels``: the only nominal
+    sparsities it can produce (e.g. shipped pre-trained sparse agents); :func:`compare` skips the others.
+    """
+    name: str
+    apply: Callable[[object, Run], tuple[object, dict]]
+    deterministic: bool
+    finetunes: bool
+    about: str
+    levels: tuple[float, ...] | None = None
+
+    def runs_at(self, sparsity: float) -> bool:
+        return sparsity == 0 or self.levels is None or any(abs(sparsity - x) < 1e-9 for x in self.levels)
+
+
+def _finetune_held(model, run: Run, masks) -> int:
+    """Train-prune-retrain: fine-tune with ``masks`` re-applied after every optimizer step."""
+    if not (run.finetune_oneshot and run.finetune_steps > 0):
+        return 0
+    from .pruning import apply_masks
+    from .train import finetune  # imports torch
+
+    finetune(model, run.env_id, run.finetune_steps, run.seed, callback=lambda net, step: apply_masks(net, masks))
+    return run.finetune_steps
+
+
+def _one_shot(name: str):
+    def apply(model, run: Run):
+        from .pruning import prune
+
+        masks = prune(model, name, run.sparsity, run.seed)
+        return model, {"finetune_steps": _finetune_held(model, run, masks)}
+    return apply
+
+
+def _l1_structured(model, run: Run):
+    from .pruning import prune
+
+    fraction = run.sparsity if run.l1_budget == "units" else l1_fraction_for(model, run.sparsity)
+    masks = prune(model, "l1_structured", fraction, run.seed)
+    return model, {"finetune_steps": _finetune_held(model, run, masks), "unit_fraction": fraction}
+
+
+def _gradual(model, run: Run):
+    from .pruning import gradual_prune
+
+    gradual_prune(model, run.env_id, run.sparsity, run.finetune_steps, run.seed)
+    return model, {"finetune_steps": run.finetune_steps}
+
+
+STRATEGY_TABLE = (
+    Strategy("random", _one_shot("random"), False, False, "one-shot, a random fraction of each tensor"),
+    Strategy("layerwise_magnitude", _one_shot("layerwise_magnitude"), True, False,
+             "one-shot, smallest |w| in each tensor"),
+    Strategy("global_magnitude", _one_shot("global_magnitude"), True, False,
+             "one-shot, smallest |w| over all tensors pooled"),
+    Strategy("l1_structured", _l1_structured, True, False, "one-shot, hidden units with the smallest L1 norm"),
+    Strategy("gradual", _gradual, False, True,
+             "global magnitude on Zhu & Gupta's schedule while fine-tuning for --finetune-steps"),
+)
+REGISTRY = {s.name: s for s in STRATEGY_TABLE}
+STRATEGIES = tuple(REGISTRY)
+
+
+def l1_fraction_for(model, sparsity: float) -> float:
+    """The hidden-unit fraction whose L1-pruned, shrunk network keeps the non-zero prunable weights closest to
+    ``(1 - sparsity)`` of the dense count (ties: the fewer weights). Same fraction in every hidden layer."""
+    from .convert import spec_and_weights
+
+    spec, weights = spec_and_weights(model)
+    target = (1.0 - sparsity) * sum(w.size for k, w in weights.items() if k.endswith(".weight"))
+    hidden = [layer["out"] for layer in spec["layers"] if layer["kind"] in ("linear", "conv")][:-1]
+    candidates = sorted({j / n for n in hidden for j in range(n + 1)})
+    # The count falls as the fraction grows: bisect for the first fraction at or below the target.
+    lo, hi = 0, len(candidates) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _l1_nonzero(spec, weights, candidates[mid]) <= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    near = [candidates[i] for i in (lo - 1, lo) if i >= 0]
+    return float(min(near, key=lambda f: (abs(_l1_nonzero(spec, weights, f) - target), -f)))
+
+
+def _l1_nonzero(spec: dict, weights: dict[str, np.ndarray], fraction: float) -> int:
+    """Non-zero prunable weights of the shrunk network after L1-pruning ``fraction`` of the hidden units."""
+    from .pruning import l1_unit_masks
+    from .structured import shrink_spec
+
+    prunable = {k: w for k, w in weights.items() if k.endswith(".weight")}
+    masks = l1_unit_masks(prunable, fraction)
+    _, shrunk = shrink_spec(spec, {k: w * masks[k] if k in masks else w for k, w in weights.items()})
+    return sum(int(np.count_nonzero(w)) for k, w in shrunk.items() if k.endswith(".weight"))
 
 
 def validate(agent: str, framework: str = "torch", strategies: Iterable[str] = STRATEGIES,
              sparsities: Iterable[float] = DEFAULT_SPARSITIES, seeds: Iterable[int] = DEFAULT_SEEDS,
-             episodes: int = DEFAULT_EPISODES, finetune_steps: int = DEFAULT_FINETUNE_STEPS) -> str:
+             episodes: int = DEFAULT_EPISODES, finetune_steps: int = DEFAULT_FINETUNE_STEPS,
+             l1_budget: str = L1_BUDGETS[0]) -> str:
     """Check the arguments of :func:`compare` before any work; returns the agent's env id.
 
     Raises :class:`CompareError` with a message naming the bad value and the valid choices.
@@ -59,8 +184,11 @@ def validate(agent: str, framework: str = "torch", strategies: Iterable[str] = S
     if not strategies:
         raise CompareError("no strategy given")
     for s in strategies:
-        if s not in STRATEGIES:
+        if s not in REGISTRY:
             raise CompareError(f"unknown strategy {s!r}; choose from {', '.join(STRATEGIES)}")
+    if len(set(strategies)) < len(strategies) or len(set(sparsities)) < len(sparsities) or \
+            len(set(seeds)) < len(seeds):
+        raise CompareError("strategies, sparsities and seeds must not repeat (seeds must be independent)")
     if not sparsities:
         raise CompareError("no sparsity given")
     for sp in sparsities:
@@ -72,102 +200,100 @@ def validate(agent: str, framework: str = "torch", strategies: Iterable[str] = S
         raise CompareError("seeds must be non-negative integers")
     if episodes < 1:
         raise CompareError(f"episodes must be at least 1, got {episodes}")
-    if finetune_steps < 1 and GRADUAL in strategies:
-        raise CompareError(f"the gradual strategy needs --finetune-steps >= 1, got {finetune_steps}")
+    needs = [s for s in strategies if REGISTRY[s].finetunes]
+    if finetune_steps < 1 and needs:
+        raise CompareError(f"{', '.join(needs)} needs --finetune-steps >= 1, got {finetune_steps}")
+    if l1_budget not in L1_BUDGETS:
+        raise CompareError(f"unknown l1 budget {l1_budget!r}; choose one of {', '.join(L1_BUDGETS)}")
     return env_id
 
 
-def hold_masks(masks) -> Callable:
-    """A fine-tuning callback that re-applies fixed masks after every optimizer step."""
-    from .pruning import apply_masks
+def measure(model, dense_prunable: int) -> dict:
+    """Achieved sparsity and size of ``model`` after structural removal of its dead units (see module doc)."""
+    from .metrics import count_params, sparsity, summary
+    from .structured import shrink
 
-    return lambda net, step: apply_masks(net, masks)
+    shrunk = shrink(model)
+    row = summary(shrunk)
+    row["sparsity"] = 1.0 - count_params(shrunk)["prunable_nonzero"] / dense_prunable
+    row["masked_sparsity"] = sparsity(model)
+    return row
 
 
 def run_one(agent: str, strategy: str, sparsity: float, seed: int, framework: str = "torch",
             episodes: int = DEFAULT_EPISODES, finetune_steps: int = DEFAULT_FINETUNE_STEPS,
-            finetune_oneshot: bool = False) -> dict:
-    """Prune a fresh copy of ``agent`` with ``strategy`` to ``sparsity`` and evaluate it; one tidy row.
-
-    ``finetune_oneshot=True`` fine-tunes one-shot pruned agents for ``finetune_steps`` with their masks held
-    (train-prune-retrain); ``gradual`` always fine-tunes (it prunes during fine-tuning).
-    """
+            finetune_oneshot: bool = False, l1_budget: str = L1_BUDGETS[0]) -> dict:
+    """Prune a fresh copy of ``agent`` with ``strategy`` to ``sparsity``, evaluate it on seed ``seed``'s
+    episodes; one tidy row. Sparsity 0 is the dense agent (no pruning, no fine-tuning)."""
     from .evaluation import evaluate
-    from .metrics import summary
-    from .pruning import gradual_prune, prune
+    from .metrics import count_params
     from .zoo import card, load_agent
 
+    if strategy not in REGISTRY:
+        raise CompareError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
     env_id = card(agent)["env_id"]
     model = load_agent(agent, framework)
+    dense_prunable = count_params(model)["prunable"]
     started = time.perf_counter()
-    tuned = 0
+    info: dict = {"finetune_steps": 0}
     if sparsity > 0:
-        if strategy == GRADUAL:
-            gradual_prune(model, env_id, sparsity, finetune_steps, seed)
-            tuned = finetune_steps
-        elif strategy in ONE_SHOT:
-            masks = prune(model, strategy, sparsity, seed)
-            if finetune_oneshot and finetune_steps > 0:
-                from .train import finetune  # imports torch
-
-                finetune(model, env_id, finetune_steps, seed, callback=hold_masks(masks))
-                tuned = finetune_steps
-        else:
-            raise CompareError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
+        run = Run(agent, env_id, framework, float(sparsity), int(seed), finetune_steps, finetune_oneshot, l1_budget)
+        model, info = REGISTRY[strategy].apply(model, run)
     prune_seconds = time.perf_counter() - started
     result = evaluate(model, env_id, episodes, episode_seed(seed))
+    deterministic = sparsity == 0 or (REGISTRY[strategy].deterministic and info.get("finetune_steps", 0) == 0)
     return {"agent": agent, "framework": framework, "env_id": env_id, "strategy": strategy,
-            "target_sparsity": float(sparsity), "seed": int(seed), "finetune_steps": tuned,
+            "target_sparsity": float(sparsity), "unit_fraction": float("nan"), "seed": int(seed), **info,
             "episodes": episodes, "episode_seed": episode_seed(seed), "mean_return": result.mean,
-            "std_return": result.std, **summary(model), "prune_seconds": prune_seconds,
+            "std_return": result.std, "variation": stats.EPISODE_NOISE if deterministic else "seeds",
+            **measure(model, dense_prunable), "prune_seconds": prune_seconds,
             "seconds": time.perf_counter() - started}
 
 
 def compare(agent: str = DEFAULT_AGENT, framework: str = "torch", strategies: Iterable[str] = STRATEGIES,
             sparsities: Iterable[float] = DEFAULT_SPARSITIES, seeds: Iterable[int] = DEFAULT_SEEDS,
             episodes: int = DEFAULT_EPISODES, finetune_steps: int = DEFAULT_FINETUNE_STEPS,
-            finetune_oneshot: bool = False, progress: Callable[[dict], None] | None = None) -> pd.DataFrame:
+            finetune_oneshot: bool = False, progress: Callable[[dict], None] | None = None,
+            l1_budget: str = L1_BUDGETS[0]) -> pd.DataFrame:
     """Every strategy x sparsity x seed: a tidy DataFrame, one row per run (see :func:`run_one`).
 
-    ``progress(row)`` is called after each run.
+    ``progress(row)`` is called after each run. The dense agent (sparsity 0) is evaluated once per seed and
+    shared by every strategy's row. A strategy with ``levels`` gets rows only at those sparsities.
     """
     strategies, sparsities, seeds = list(strategies), [float(s) for s in sparsities], [int(s) for s in seeds]
-    validate(agent, framework, strategies, sparsities, seeds, episodes, finetune_steps)
-    rows = []
+    validate(agent, framework, strategies, sparsities, seeds, episodes, finetune_steps, l1_budget)
+    rows, dense = [], {}
     for strategy in strategies:
-        for sparsity in sparsities:
+        for sparsity in filter(REGISTRY[strategy].runs_at, sparsities):
             for seed in seeds:
-                row = run_one(agent, strategy, sparsity, seed, framework, episodes, finetune_steps, finetune_oneshot)
+                if sparsity == 0 and seed in dense:
+                    row = {**dense[seed], "strategy": strategy}
+                else:
+                    row = run_one(agent, strategy, sparsity, seed, framework, episodes, finetune_steps,
+                                  finetune_oneshot, l1_budget)
+                    if sparsity == 0:
+                        dense[seed] = row
                 rows.append(row)
                 if progress is not None:
                     progress(row)
     return pd.DataFrame(rows)
 
 
-def t_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
-    """(mean, low, high): the Student-t confidence interval of the mean (NaN bounds for one value)."""
-    from scipy import stats
-
-    x = np.asarray(values, dtype=float)
-    mean = float(x.mean())
-    if x.size < 2:
-        return mean, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
-    return mean, mean - half, mean + half
-
-
 def summarize(df: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFrame:
-    """One row per strategy x target sparsity: mean return over seeds with its t-interval, and the
-    model's achieved sparsity, non-zero parameters, bytes and FLOPs (means over seeds)."""
+    """One row per strategy x target sparsity: IQM of the per-seed mean returns and its percentile-bootstrap
+    interval over seeds (:mod:`prunerl.stats`), what the band measures (``variation``), and the achieved
+    sparsity, non-zero parameters, bytes and FLOPs (means over seeds)."""
     rows = []
-    keys = ["strategy", "target_sparsity"]
-    for (strategy, target), group in df.groupby(keys, sort=False):
-        mean, low, high = t_interval(group["mean_return"], confidence)
-        rows.append({"strategy": strategy, "target_sparsity": target, "seeds": len(group), "mean_return": mean,
-                     "ci_low": low, "ci_high": high, "sparsity": group["sparsity"].mean(),
-                     "params": int(group["params"].iloc[0]), "nonzero_params": group["nonzero_params"].mean(),
-                     "dense_bytes": int(group["dense_bytes"].iloc[0]), "csr_bytes": group["csr_bytes"].mean(),
-                     "flops": int(group["flops"].iloc[0]), "nonzero_flops": group["nonzero_flops"].mean(),
+    for (strategy, target), group in df.groupby(["strategy", "target_sparsity"], sort=False):
+        s = stats.summarize(group["mean_return"], confidence)
+        variations = set(group["variation"])
+        rows.append({"strategy": strategy, "target_sparsity": target, "sparsity": group["sparsity"].mean(),
+                     "unit_fraction": group["unit_fraction"].mean(), "seeds": s["n"], "iqm_return": s["iqm"],
+                     "mean_return": s["mean"], "ci_low": s["low"], "ci_high": s["high"],
+                     "variation": variations.pop() if len(variations) == 1 else "seeds",
+                     "params": group["params"].mean(), "nonzero_params": group["nonzero_params"].mean(),
+                     "dense_bytes": group["dense_bytes"].mean(), "csr_bytes": group["csr_bytes"].mean(),
+                     "flops": group["flops"].mean(), "nonzero_flops": group["nonzero_flops"].mean(),
                      "seconds": group["seconds"].sum()})
     return pd.DataFrame(rows)
 

@@ -6,44 +6,68 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 STYLE = {"random": ("tab:gray", "o"), "layerwise_magnitude": ("tab:blue", "s"),
          "global_magnitude": ("tab:green", "^"), "l1_structured": ("tab:orange", "D"), "gradual": ("tab:red", "v")}
+EXTRA = [("tab:purple", "P"), ("tab:brown", "X"), ("tab:pink", "*"), ("tab:olive", "h"), ("tab:cyan", "p")]
+
+
+def caption(n_seeds: int, confidence: float = 0.95) -> str:
+    return (f"Line: interquartile mean over {n_seeds} seeds; band: {confidence:.0%} percentile-bootstrap interval "
+            f"over seeds;\ndots: one per seed. x: achieved sparsity (non-zero prunable weights after removing "
+            f"dead units).")
 
 
 def plot_comparison(df: pd.DataFrame, title: str | None = None, confidence: float = 0.95):
-    """Mean return vs target sparsity, one line per strategy, with its confidence band over seeds.
+    """Return vs ACHIEVED sparsity, one line per strategy: IQM over seeds, its bootstrap band, per-seed dots.
 
-    ``df`` is the tidy frame of :func:`prunerl.compare.compare` (one row per run) or its
-    :func:`~prunerl.compare.summarize` output. Returns the Figure (the caller saves or shows it).
+    ``df`` is the tidy frame of :func:`prunerl.compare.compare` (one row per run: the per-seed dots need it).
+    Strategies whose band is episode noise only (deterministic pruning) say so in the legend. The y-axis
+    spans the environment's return range where it has one. Returns the Figure (the caller saves or shows it).
     """
     from .compare import summarize
+    from .stats import EPISODE_NOISE, return_range
 
-    summary = df if "ci_low" in df.columns else summarize(df, confidence)
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
-    for strategy, group in summary.groupby("strategy", sort=False):
+    summary = summarize(df, confidence)
+    n_seeds = int(summary["seeds"].max())
+    fig, ax = plt.subplots(figsize=(10, 5), dpi=110)
+    pruned = df[df["target_sparsity"] > 0]
+    extra = iter(EXTRA * 4)
+    for strategy, group in summary[summary["target_sparsity"] > 0].groupby("strategy", sort=False):
         group = group.sort_values("target_sparsity")
-        color, marker = STYLE.get(strategy, (None, "o"))
-        x = group["target_sparsity"].to_numpy(float)
-        ax.plot(x, group["mean_return"], marker=marker, color=color, label=strategy)
-        low, high = group["ci_low"].to_numpy(float), group["ci_high"].to_numpy(float)
-        if np.isfinite(low).any():
-            ax.fill_between(x, low, high, color=color, alpha=0.15, linewidth=0)
-    dense = summary.loc[summary["target_sparsity"] == 0, "mean_return"]
+        color, marker = STYLE.get(strategy) or next(extra)
+        noise = (group["variation"] == EPISODE_NOISE).all()
+        label = f"{strategy} (band: {EPISODE_NOISE})" if noise else strategy
+        x = group["sparsity"].to_numpy(float)
+        ax.plot(x, group["iqm_return"], marker=marker, color=color, label=label, linestyle="--" if noise else "-")
+        ax.fill_between(x, group["ci_low"].to_numpy(float), group["ci_high"].to_numpy(float), color=color,
+                        alpha=0.15, linewidth=0)
+        runs = pruned[pruned["strategy"] == strategy]
+        ax.scatter(runs["sparsity"], runs["mean_return"], color=color, marker=marker, s=20, alpha=0.5,
+                   linewidths=0)
+    dense = summary[summary["target_sparsity"] == 0]
     if len(dense):
-        ax.axhline(float(dense.iloc[0]), color="black", linestyle=":", linewidth=1, label="dense")
-    seeds = int(summary["seeds"].max()) if "seeds" in summary else None
-    ax.set_xlabel("target sparsity (fraction of prunable weights; hidden units for l1_structured)")
-    ax.set_ylabel("mean return" + (f" (band: {confidence:.0%} CI over {seeds} seeds)" if seeds else ""))
-    ax.set_title(title or "return vs sparsity")
+        row = dense.iloc[0]
+        ax.axhline(row["iqm_return"], color="black", linestyle=":", linewidth=1,
+                   label=f"dense (IQM {row['iqm_return']:.1f}, band: {EPISODE_NOISE})")
+    low, high = return_range(str(df["env_id"].iloc[0]))
+    seen = df["mean_return"].to_numpy(float)
+    low = float(seen.min()) if low is None else low
+    high = float(seen.max()) if high is None else high
+    pad = 0.03 * (high - low or 1.0)
+    ax.set_ylim(low - pad, high + pad)
+    ax.set_xlabel("achieved sparsity (fraction of the dense agent's prunable weights that are gone)")
+    ax.set_ylabel("return (mean over a seed's episodes)")
+    ax.set_title(f"{title or 'return vs sparsity'} ({n_seeds} seeds)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.text(0.01, 0.01, caption(n_seeds, confidence), fontsize=8, va="bottom", ha="left")
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
 
 
 def save_figure(fig, path) -> None:
     fig.savefig(path)
     plt.close(fig)
+

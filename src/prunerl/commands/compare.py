@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+CONFIG = ("agent", "framework", "strategies", "sparsities", "seeds", "episodes", "finetune_steps", "l1_budget")
+
 
 def _split(values: list[str]) -> list[str]:
     """Accept both ``--x a b`` and ``--x a,b``."""
@@ -11,26 +13,36 @@ def _split(values: list[str]) -> list[str]:
 
 def add_arguments(parser) -> None:
     from ..compare import (DEFAULT_AGENT, DEFAULT_EPISODES, DEFAULT_FINETUNE_STEPS, DEFAULT_SEEDS,
-                           DEFAULT_SPARSITIES, STRATEGIES)
+                           DEFAULT_SPARSITIES, L1_BUDGETS, STRATEGY_TABLE)
 
+    names = [s.name for s in STRATEGY_TABLE]
     parser.add_argument("--agent", default=DEFAULT_AGENT, help=f"zoo agent (default: {DEFAULT_AGENT})")
     parser.add_argument("--framework", default="torch", help="torch or tensorflow (default: torch)")
-    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), metavar="S",
-                        help=f"strategies (default: all: {' '.join(STRATEGIES)})")
+    parser.add_argument("--strategies", nargs="+", default=names, metavar="S",
+                        help="strategies (default: all): " + "; ".join(f"{s.name}: {s.about}" for s in STRATEGY_TABLE))
     parser.add_argument("--sparsities", nargs="+", default=[str(s) for s in DEFAULT_SPARSITIES], metavar="X",
-                        help="target sparsities in [0, 1); 0 = the dense agent (default: 0 0.5 0.8 0.9 0.95)")
+                        help="nominal sparsities in [0, 1); 0 = the dense agent (default: "
+                             f"{' '.join(str(s) for s in DEFAULT_SPARSITIES)})")
     parser.add_argument("--seeds", nargs="+", default=[str(s) for s in DEFAULT_SEEDS], metavar="N",
-                        help="seeds: random masks, fine-tuning, evaluation episodes (default: 0 1 2)")
+                        help="independent seeds: random masks, fine-tuning, and each seed's own evaluation "
+                             f"episodes (default: {' '.join(str(s) for s in DEFAULT_SEEDS)})")
     parser.add_argument("--episodes", type=int, default=DEFAULT_EPISODES,
-                        help="evaluation episodes per run (default: %(default)s)")
+                        help="evaluation episodes per seed (default: %(default)s)")
     parser.add_argument("--finetune-steps", type=int, default=DEFAULT_FINETUNE_STEPS,
                         help="env steps of fine-tuning for the gradual strategy (default: %(default)s)")
     parser.add_argument("--finetune-oneshot", action="store_true",
                         help="also fine-tune one-shot pruned agents (masks held) for --finetune-steps")
+    parser.add_argument("--l1-budget", default=L1_BUDGETS[0], metavar="|".join(L1_BUDGETS),
+                        help="equal-nonzero: l1_structured removes the unit fraction that leaves as many non-zero "
+                             "weights as the target sparsity (fair against the other strategies); units: the "
+                             "target is the fraction of hidden units (default: %(default)s)")
     parser.add_argument("--out", default="runs/compare", help="output folder (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch/TensorFlow CPU threads; these networks are too small to gain from more, and "
                              "one thread per run does not fight other work for the cores (default: %(default)s)")
+    parser.add_argument("--write-docs", action="store_true",
+                        help="run the default configuration and record it in the repository (run from its root): "
+                             "docs/compare/, docs/compare_cartpole.png and the README results block")
 
 
 def _parse(args):
@@ -45,24 +57,24 @@ def _parse(args):
     return _split(args.strategies), sparsities, seeds
 
 
-def _table(summary, agent: str, framework: str):
+def _table(summary, agent: str, framework: str, n_seeds: int):
+    from rich.markup import escape
     from rich.table import Table
 
-    from rich.markup import escape
-
-    table = Table(title=escape(f"prunerl compare: {agent} [{framework}] (means over seeds)"), title_justify="left")
-    for col in ["strategy", "target", "sparsity", "return", "95% CI", "non-zero params", "dense KiB", "CSR KiB",
-                "kFLOPs", "non-zero kFLOPs"]:
-        table.add_column(col, justify="left" if col == "strategy" else "right", no_wrap=True)
+    title = f"prunerl compare: {agent} [{framework}], IQM over {n_seeds} seeds, 95% percentile-bootstrap interval"
+    table = Table(title=escape(title), title_justify="left")
+    for col in ["strategy", "nominal", "achieved", "IQM", "95% interval", "band", "non-zero", "dense KiB",
+                "CSR KiB", "kFLOPs", "nz kFLOPs"]:
+        table.add_column(col, justify="left" if col in ("strategy", "band") else "right", no_wrap=True)
     previous = None
     for row in summary.itertuples():
         if previous is not None and row.strategy != previous:
             table.add_section()
         previous = row.strategy
-        ci = "n/a" if row.ci_low != row.ci_low else f"[{row.ci_low:.0f}, {row.ci_high:.0f}]"
-        table.add_row(row.strategy, f"{row.target_sparsity:.2f}", f"{row.sparsity:.3f}", f"{row.mean_return:.1f}",
-                      ci, f"{row.nonzero_params:,.0f}", f"{row.dense_bytes / 1024:.1f}", f"{row.csr_bytes / 1024:.1f}",
-                      f"{row.flops / 1000:.1f}", f"{row.nonzero_flops / 1000:.1f}")
+        table.add_row(row.strategy, f"{row.target_sparsity:.2f}", f"{row.sparsity:.3f}", f"{row.iqm_return:.1f}",
+                      f"[{row.ci_low:.1f}, {row.ci_high:.1f}]", row.variation, f"{row.nonzero_params:,.0f}",
+                      f"{row.dense_bytes / 1024:.1f}", f"{row.csr_bytes / 1024:.1f}", f"{row.flops / 1000:.1f}",
+                      f"{row.nonzero_flops / 1000:.1f}")
     return table
 
 
@@ -81,27 +93,45 @@ def _set_threads(threads: int, framework: str, uses_torch: bool) -> None:
             pass
 
 
+def _non_default(args, parser_defaults: dict) -> list[str]:
+    return [f"--{name.replace('_', '-')}" for name in (*CONFIG, "finetune_oneshot", "threads")
+            if getattr(args, name) != parser_defaults[name]]
+
+
 def run(args) -> int:
+    import os
     import time
 
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ..compare import CompareError, compare, summarize, validate, write_outputs
+    from ..compare import REGISTRY, CompareError, compare, summarize, validate, write_outputs
 
     console = Console()
     if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
-        console = Console(width=132)
+        console = Console(width=160)
     try:
         strategies, sparsities, seeds = _parse(args)
-        validate(args.agent, args.framework, strategies, sparsities, seeds, args.episodes, args.finetune_steps)
+        env_id = validate(args.agent, args.framework, strategies, sparsities, seeds, args.episodes,
+                          args.finetune_steps, args.l1_budget)
+        if args.write_docs:
+            import argparse
+
+            defaults = argparse.ArgumentParser()
+            add_arguments(defaults)
+            changed = _non_default(args, vars(defaults.parse_args([])))
+            if changed:
+                raise ValueError(f"--write-docs records the default run; drop {' '.join(changed)}")
+            if not os.path.exists("README.md"):
+                raise ValueError("--write-docs must run from the repository root (no README.md here)")
     except (CompareError, ValueError) as exc:
         print(f"prunerl compare: {exc}", file=sys.stderr)
         return 2
     _set_threads(args.threads, args.framework,
-                 args.framework == "torch" or "gradual" in strategies or args.finetune_oneshot)
+                 args.framework == "torch" or any(REGISTRY[s].finetunes for s in strategies) or args.finetune_oneshot)
     total = len(strategies) * len(sparsities) * len(seeds)
-    started = time.perf_counter()
+    load = os.getloadavg()[0]
+    started, cpu = time.perf_counter(), time.process_time()
     with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
         task = bar.add_task(f"pruning {args.agent}", total=total)
@@ -111,12 +141,26 @@ def run(args) -> int:
                                                     f"seed {row['seed']}: {row['mean_return']:.1f}")
 
         df = compare(args.agent, args.framework, strategies, sparsities, seeds, args.episodes,
-                     args.finetune_steps, args.finetune_oneshot, progress=step)
-    summary = summarize(df)
-    console.print(_table(summary, args.agent, args.framework))
-    paths = write_outputs(df, args.out, title=f"{args.agent} [{args.framework}]: return vs sparsity")
-    console.print(f"{total} runs in {time.perf_counter() - started:.1f} s; seeds {seeds}, {args.episodes} episodes "
-                  f"each (episode seeds start at 1000 x seed); 95% CI: Student t over seeds.")
+                     args.finetune_steps, args.finetune_oneshot, progress=step, l1_budget=args.l1_budget)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    console.print(_table(summarize(df), args.agent, args.framework, len(seeds)))
+    paths = write_outputs(df, args.out, title=f"{args.agent} [{args.framework}]: return vs achieved sparsity")
+    console.print(f"{total} runs in {wall:.1f} s ({cpu:.1f} s CPU); seeds {seeds}, {args.episodes} episodes each "
+                  f"(seed s plays reset seeds 1000 s, 1000 s + 1, ...). Return: interquartile mean over seeds with "
+                  f"a 95% percentile-bootstrap interval; band 'episode noise only' = deterministic pruning, the "
+                  f"same network at every seed. Achieved sparsity, sizes and FLOPs: the network after removing dead "
+                  f"units.")
     for kind, path in paths.items():
         console.print(f"  {kind}: {path}")
+    if args.write_docs:
+        from ..compare_docs import update_readme, write_artefacts
+
+        info = {"agent": args.agent, "framework": args.framework, "env_id": env_id, "strategies": strategies,
+                "sparsities": sparsities, "seeds": seeds, "episodes": args.episodes,
+                "finetune_steps": args.finetune_steps, "l1_budget": args.l1_budget, "threads": args.threads,
+                "wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1), "load_average": round(load, 2),
+                "command": "prunerl compare --write-docs"}
+        write_artefacts(df, info)
+        console.print("recorded in docs/compare/ and docs/compare_cartpole.png; README block "
+                      + ("rewritten" if update_readme() else "unchanged"))
     return 0
