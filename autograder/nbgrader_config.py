@@ -12,9 +12,11 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
 # Per-cell wall-clock limit while autograding; a cell running longer is interrupted (KeyboardInterrupt in the
 # kernel), recorded as a CellTimeoutError, and the remaining cells still run. `prunerl grade --timeout` overrides.
+# `prunerl grade` also sets, per batch, the sandboxed kernel (Execute.kernel_name) and unix-socket transport
+# (KernelManager.transport=ipc); plain `nbgrader autograde` run here runs learner code unsandboxed.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
-# nbgrader zeroes a graded cell that writes anything to stderr (see ../../shared/FACTS.md), so noise must stay out
+# nbgrader zeroes a graded cell that writes anything to stderr (nbgrader/utils.py), so noise must stay out
 # of cell outputs: with fd capture off, C-level log lines (TensorFlow, CUDA probes) go to the kernel's own stderr;
 # Python warnings (e.g. NumPy 2's DeprecationWarning on np.array(keras_variable)) are ignored in the kernel.
 # Keep equal to prunerl.grading.course.KERNEL_ARGS (build and `prunerl check` run notebooks the same way).
@@ -30,3 +32,8 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*", "*.py", "*.db", "*.db-journal",
 ]
+
+# Per-course secret of the hidden checks: which thresholds, sparsities, layers and observation seeds they use is
+# drawn from it (prunerl.grading.checker.params), so reading the open course does not give a check's inputs.
+# Set your own before grading; the grader reads this line without executing the file.
+c.PrunerlChecks.secret = "prunerl-open-course: replace me with your course's own secret"

@@ -12,7 +12,8 @@ import jupytext
 import numpy as np
 import pytest
 
-SOURCES = Path(__file__).resolve().parents[1] / "autograder" / "sources"
+REPO = Path(__file__).resolve().parents[1]
+SOURCES = REPO / "autograder" / "sources"
 
 
 def solutions(assignment: str) -> dict:
@@ -198,6 +199,7 @@ def test_compare_checks(checks):
         check(ns["prune"])
     checks.compare_table(ns["compare_strategies"], ns["prune"])
     checks.compare_gradual(ns["compare_strategies"])
+    checks.summary(ns["summarize_comparison"])
     checks.plot(ns["plot_comparison"])
 
     with pytest.raises(AssertionError, match="expected"):
@@ -217,6 +219,29 @@ def test_compare_checks(checks):
 
     with pytest.raises(AssertionError, match="prunerl.finetune"):
         checks.compare_gradual(one_shot_gradual)
+
+    def normal_band(df):
+        out = ns["summarize_comparison"](df)
+        stats = df.groupby(["strategy", "sparsity"], sort=False)["mean_return"].agg(["mean", "std", "count"])
+        half = (1.96 * stats["std"] / np.sqrt(stats["count"])).to_numpy()
+        out["ci_low"], out["ci_high"] = stats["mean"].to_numpy() - half, stats["mean"].to_numpy() + half
+        return out
+
+    with pytest.raises(AssertionError, match="normal band"):
+        checks.summary(normal_band)
+
+    def mean_line(df):
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots()
+        for strategy, group in df.groupby("strategy"):
+            means = group.groupby("sparsity")["mean_return"].mean()
+            ax.plot(means.index, means.to_numpy(), label=strategy)
+            ax.fill_between(means.index, means.to_numpy() - 1, means.to_numpy() + 1)
+        return fig
+
+    with pytest.raises(AssertionError, match="IQM over seeds"):
+        checks.plot(mean_line)
 
 
 def test_tensorflow_track_threshold(checks):
@@ -240,3 +265,188 @@ def test_tensorflow_track_threshold(checks):
             checks.threshold_biases(get_weights_bug)
     finally:
         checks.setup("torch")
+
+
+# ------------------------------------------------------------------------------------ grading mode: out of process
+
+def run_graded(assignment: str, tmp: Path, overrides: dict | None = None, secret: str | None = "test-course") -> dict:
+    """Run a source's code cells in this process as the grader's kernel would (collectors write records into a
+    folder named by PRUNERL_CHECK_RECORDS), then judge them with ``python -m prunerl.grading.checker``."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from prunerl.grading.checker import params as make_params
+    from prunerl.grading.checks import harness
+
+    course = tmp / "course"
+    (course / "sources").mkdir(parents=True)
+    (course / "nbgrader_config.py").write_text(f"c = get_config()\nc.PrunerlChecks.secret = {secret!r}\n")
+    (course / "sources" / f"{assignment}.py").write_text((SOURCES / f"{assignment}.py").read_text())
+    (tmp / "records").mkdir()
+    (tmp / "params.json").write_text(json.dumps(make_params(assignment, course)))
+    harness.STATE["params"] = None
+    harness.CACHE.clear()
+    harness.AUDIT.clear()
+    namespace: dict = {"__name__": "__main__"}
+    os.environ.update(PRUNERL_CHECK_PARAMS=str(tmp / "params.json"), PRUNERL_CHECK_RECORDS=str(tmp / "records"))
+    try:
+        for cell in jupytext.read(SOURCES / f"{assignment}.py").cells:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if cell.cell_type == "code":
+                try:
+                    exec(compile((overrides or {}).get(gid, cell.source), f"{assignment}:{gid}", "exec"), namespace)  # noqa: S102
+                except Exception:  # noqa: BLE001, S110 (a failing cell is the checker's business, as in nbgrader)
+                    pass
+    finally:
+        del os.environ["PRUNERL_CHECK_PARAMS"], os.environ["PRUNERL_CHECK_RECORDS"]
+        harness.STATE["params"] = None
+        harness.AUDIT.clear()
+    proc = subprocess.run([sys.executable, "-m", "prunerl.grading.checker", "judge", "--assignment", assignment,
+                           "--params", str(tmp / "params.json"), "--records", str(tmp / "records")],
+                          capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout)
+
+
+def lost(verdict: dict) -> set[str]:
+    return {g for g, r in verdict["tests"].items() if not r["passed"]}
+
+
+def case_sections(assignment: str, case: str) -> dict:
+    from test_grading_cases import CASES_DIR, parse_case
+
+    return parse_case(CASES_DIR / assignment / f"{case}.py")
+
+
+def test_records_carry_plain_data_only(tmp_path):
+    from prunerl.grading.checks import record
+
+    class Sneaky(np.ndarray):
+        def __eq__(self, other):
+            return True
+
+    for bad in (np.ones(3).view(Sneaky), np.array([object()]), object(), type("F", (float,), {})(1.0)):
+        with pytest.raises(TypeError, match="plain data"):
+            record.dumps({"x": bad})
+    record.write(tmp_path, "ok", {"a": np.arange(3), "b": [1.5, "s", None, {"c": np.zeros((2, 2), bool)}]})
+    back = record.read(tmp_path, "ok")
+    assert type(back["a"]) is np.ndarray and back["a"].tolist() == [0, 1, 2]
+    assert back["b"][3]["c"].dtype == bool
+    np.save(tmp_path / "x.npy", np.array([{"pickled": 1}], dtype=object), allow_pickle=True)
+    (tmp_path / "forged.json").write_text('{"status": "done", "masks": {"__array__": "a0"}}')
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "forged.npz", "w") as z:
+        z.write(tmp_path / "x.npy", "a0.npy")
+    assert "damaged" in record.read(tmp_path, "forged")  # an object array would need pickle: refused
+
+
+def test_check_values_come_from_the_course_secret(tmp_path):
+    from prunerl.grading.checker.params import draw, params, read_secret
+
+    config = tmp_path / "nbgrader_config.py"
+    config.write_text('raise SystemExit("never executed")\nc = get_config()\nc.PrunerlChecks.secret = "abc"\n')
+    assert read_secret(config) == "abc"
+    assert read_secret(tmp_path / "missing.py") is None
+    for exercise in ("ex1", "ex2", "ex3", "ex4", "ex5"):
+        assert draw(exercise, "torch", "abc") == draw(exercise, "torch", "abc")
+        assert draw(exercise, "torch", "abc") != draw(exercise, "torch", "another course")
+    p = params("ex1_threshold_torch", REPO / "autograder")
+    assert p["tests"]["test_threshold_ties"] == ["threshold_ties"]
+    assert p["values"] == draw("ex1", "torch", read_secret(REPO / "autograder" / "nbgrader_config.py"))
+
+
+def test_missing_started_or_forged_records_fail(tmp_path):
+    import json
+
+    from prunerl.grading.checker.judges import NEVER_RAN, NOT_FINISHED, judge_notebook
+    from prunerl.grading.checker.params import params
+    from prunerl.grading.checks import record
+
+    p = params("ex1_threshold_torch", REPO / "autograder")
+    verdict = judge_notebook(p, tmp_path)
+    assert all(not r["passed"] and r["message"] == NEVER_RAN for r in verdict["tests"].values())
+    record.write(tmp_path, "threshold_keys", {"status": "started"})
+    record.write(tmp_path, "threshold_masks", {"status": "done", "runs": "all good"})
+    record.write(tmp_path, "threshold_biases", {"status": "done", "framework": "torch", "runs": [{"name": "x"}]})
+    (tmp_path / "threshold_ties.json").write_text("{not json")
+    (tmp_path / "_audit.jsonl").write_text("garbage\n" + json.dumps({"kind": "import", "what": "x"})[:-3] + "\n")
+    tests = judge_notebook(p, tmp_path)["tests"]
+    assert tests["test_threshold_keys"]["message"] == NOT_FINISHED
+    assert not any(r["passed"] for r in tests.values())
+    assert "damaged" in tests["test_threshold_ties"]["message"]
+
+
+def test_checker_cli_bad_input_exits_2(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "prunerl.grading.checker", "judge", "--assignment", "x"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+    proc = subprocess.run([sys.executable, "-m", "prunerl.grading.checker", "judge", "--batch", str(tmp_path / "no")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_graded_out_of_process_solution_and_attacks(tmp_path):
+    """ex1 (torch) through records and the checker process: the solution passes; a re-imported reference and
+    comparison-faking masks get exactly what they earned."""
+    solution = run_graded("ex1_threshold_torch", tmp_path / "solution")
+    assert not lost(solution) and not solution["flags"], solution
+    expected, sections = case_sections("ex1_threshold_torch", "hostile_reimported_reference")
+    verdict = run_graded("ex1_threshold_torch", tmp_path / "reimport", sections)
+    assert lost(verdict) == expected
+    assert any("second copy of prunerl.pruning" in f for f in verdict["flags"])
+    assert "no points for this exercise" in verdict["tests"]["test_threshold_keys"]["message"]
+    expected, sections = case_sections("ex1_threshold_torch", "hostile_comparison_faking")
+    assert lost(run_graded("ex1_threshold_torch", tmp_path / "faking", sections)) == expected
+
+
+def test_checks_replaced_in_sys_modules_write_no_record(tmp_path, monkeypatch):
+    """Whatever the kernel does to the checks module, the checker only sees records; none means no points."""
+    import sys
+    import types
+
+    fake = types.SimpleNamespace(setup=lambda fw: None, threshold_keys=lambda fn: None)
+    monkeypatch.setitem(sys.modules, "prunerl.grading.checks", fake)
+    fake.threshold_keys(lambda model, t: {})
+    from prunerl.grading.checker.judges import NEVER_RAN, judge_notebook
+    from prunerl.grading.checker.params import params
+
+    verdict = judge_notebook(params("ex1_threshold_torch", REPO / "autograder"), tmp_path)
+    assert verdict["tests"]["test_threshold_keys"] == {"passed": False, "message": NEVER_RAN}
+
+
+@pytest.mark.parametrize("case", ["converter_scipy", "converter_torch_sparse"])
+def test_forbidden_converters_are_named(tmp_path, case):
+    expected, sections = case_sections("ex3_sparsify_torch", case)
+    verdict = run_graded("ex3_sparsify_torch", tmp_path, sections)
+    assert lost(verdict) == expected
+    message = verdict["tests"]["test_to_csr"]["message"]
+    assert ("scipy.sparse" if case == "converter_scipy" else "to_sparse_csr") in message and "scores 0" in message
+
+
+@pytest.mark.parametrize("assignment", ["ex1_threshold_torch", "ex2_structured_torch", "ex3_sparsify_torch",
+                                        "ex4_prune_agent_torch", "ex5_compare_tf"])
+def test_empty_forged_records_earn_nothing(tmp_path, assignment):
+    """A kernel that writes 'done' records with every field present but no case in them gets no point."""
+    from prunerl.grading.checker.judges import judge_notebook
+    from prunerl.grading.checker.params import params
+    from prunerl.grading.checks import record
+
+    p = params(assignment, REPO / "autograder")
+    columns = ["strategy", "sparsity", "seed", "mean_return", "achieved_sparsity", "std_return", "n_seeds", "iqm",
+               "ci_low", "ci_high", "band"]
+    forged = {"status": "done", "framework": p["framework"], "references": [], "tampered": [], "error": None,
+              "runs": [], "values": [], "results": [], "pruned": [], "evaluations": [], "finetunes": [],
+              "final": None, "figure": True, "returned": "Figure", "axes": 1, "lines": [], "bands": 0, "points": 0,
+              "titles": [], "type": "dict", "masks": {}, "framework_ok": True, "weights": {}, "input_after": {},
+              "table": {"type": "DataFrame", "columns": columns, "rows": 0,
+                        "data": {c: np.zeros(0) for c in columns}}}
+    for checks in p["tests"].values():
+        for name in checks:
+            record.write(tmp_path, name, forged)
+    passed = [g for g, r in judge_notebook(p, tmp_path)["tests"].items() if r["passed"]]
+    assert not passed, passed

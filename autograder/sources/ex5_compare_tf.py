@@ -11,8 +11,9 @@
 #
 # Blalock et al. (MLSys 2020) read 81 pruning papers and found no shared benchmark or metric: most comparisons
 # could not be trusted. In deep RL it is worse, because returns are noisy — one seed can make a method look good.
-# A fair comparison prunes the **same agent** with each strategy, at the **same sparsities**, evaluates on the
-# **same seeded episodes**, repeats over **several seeds**, and shows the spread, not just a mean.
+# A fair comparison prunes the **same agent** with each strategy, at the **same sparsities**, repeats over
+# **several independent seeds** (each evaluated on its own episodes), and shows every seed and an honest
+# interval, not just a mean.
 #
 # You will implement:
 #
@@ -21,7 +22,8 @@
 # 2. `prune(agent, strategy, sparsity, seed)` — four one-shot strategies;
 # 3. `compare_strategies(...)` — the tidy table of a fair comparison, including `gradual` pruning during
 #    fine-tuning (Graesser et al. 2022 and Obando-Ceron et al. 2024 prune DQN agents this way);
-# 4. `plot_comparison(df)` — mean return per strategy with a confidence band.
+# 4. `summarize_comparison(df)` — the course's statistics: IQM and bootstrap interval over seeds;
+# 5. `plot_comparison(df)` — IQM return per strategy, its interval and every seed's point.
 #
 # Check your work before you submit with `prunerl check exercises/ex5_compare_tf.ipynb`.
 
@@ -31,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 import prunerl
+import prunerl.stats
 import prunerl.train  # noqa: F401  (prunerl.finetune — Keras models train through a PyTorch twin —, optimizer_steps_for)
 from prunerl.grading import checks  # the grader's checks (keep this cell first and unchanged)
 
@@ -178,9 +181,10 @@ checks.prune_structured(prune)
 # ## 3. `compare_strategies(agent, env_id, strategies, sparsities, seeds, episodes, gradual_steps=2000)`
 #
 # **Contract.** For every strategy, sparsity and seed (in that nesting): take a fresh copy of `agent`, prune it,
-# evaluate it with `prunerl.evaluate(copy, env_id, episodes=episodes, seed=seed)`, and add a row. Return a tidy
-# DataFrame with columns `strategy`, `sparsity`, `seed`, `mean_return` (one row per combination). `agent` is
-# not changed.
+# evaluate it with `prunerl.evaluate(copy, env_id, episodes=episodes, seed=prunerl.stats.episode_seed(seed))`
+# (seed `s` plays its own episodes `1000 s, 1000 s + 1, ...`: seeds that shared episodes would not be
+# independent), and add a row. Return a tidy DataFrame with columns `strategy`, `sparsity`, `seed`,
+# `mean_return` (one row per combination). `agent` is not changed.
 #
 # - The four one-shot strategies prune with your `prune(copy, strategy, sparsity, seed)`.
 # - `"gradual"` prunes **during fine-tuning** (`gradual_prune` below): `prunerl.finetune(copy, env_id,
@@ -225,7 +229,7 @@ def compare_strategies(agent, env_id, strategies, sparsities, seeds, episodes, g
                     gradual_prune(model, env_id, sparsity, gradual_steps, seed)
                 else:
                     prune(model, strategy, sparsity, seed)
-                result = prunerl.evaluate(model, env_id, episodes=episodes, seed=seed)
+                result = prunerl.evaluate(model, env_id, episodes=episodes, seed=prunerl.stats.episode_seed(seed))
                 rows.append({"strategy": strategy, "sparsity": sparsity, "seed": seed, "mean_return": result.mean})
     return pd.DataFrame(rows)
     ### END SOLUTION
@@ -251,27 +255,76 @@ assert set(results["strategy"]) >= {"gradual"}
 checks.compare_gradual(compare_strategies)
 ### END HIDDEN TESTS
 
+# %% [markdown] nbgrader={"grade": false, "grade_id": "contract_summary", "locked": true, "schema_version": 3, "solution": false}
+# ## 4. `summarize_comparison(df)`
+#
+# With 2–5 seeds and bounded returns, `mean ± 1.96 · std / sqrt(n)` is far too narrow and can leave the task's
+# return range (CartPole cannot score above 500). The course's convention (`prunerl.stats`, Agarwal et al. 2021):
+# the **interquartile mean** over seeds (`prunerl.stats.iqm`) and a **percentile-bootstrap interval of the IQM over
+# independent seeds** (`prunerl.stats.interval(values)`, with its defaults), which never leaves `[min, max]` of the
+# seeds' values.
+#
+# **Contract.** Takes a DataFrame like `compare_strategies` returns; returns one row per (strategy, sparsity) with
+# columns `strategy`, `sparsity`, `n_seeds`, `iqm`, `ci_low`, `ci_high` (from `prunerl.stats.interval` of that
+# group's `mean_return` values, one per seed) and `band`: `prunerl.stats.EPISODE_NOISE` (`"episode noise only"`)
+# for the deterministic strategies `layerwise_magnitude`, `global_magnitude` and `l1_structured` — they give the
+# same network at every seed, so only the evaluation episodes vary — and `"seeds"` for `random` and `gradual`.
+
+# %% nbgrader={"grade": false, "grade_id": "summarize_comparison", "locked": false, "schema_version": 3, "solution": true}
+DETERMINISTIC = ("layerwise_magnitude", "global_magnitude", "l1_structured")
+
+
+def summarize_comparison(df):
+    """IQM and bootstrap interval over seeds per (strategy, sparsity), with what the band measures."""
+    ### BEGIN SOLUTION
+    rows = []
+    for (strategy, sparsity), group in df.groupby(["strategy", "sparsity"], sort=False):
+        values = group["mean_return"].to_numpy(float)
+        low, high = prunerl.stats.interval(values)
+        rows.append({"strategy": strategy, "sparsity": sparsity, "n_seeds": len(values),
+                     "iqm": prunerl.stats.iqm(values), "ci_low": low, "ci_high": high,
+                     "band": prunerl.stats.EPISODE_NOISE if strategy in DETERMINISTIC else "seeds"})
+    return pd.DataFrame(rows)
+    ### END SOLUTION
+
+
+# %%
+summarize_comparison(results)
+
+# %% nbgrader={"grade": true, "grade_id": "test_summary", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+summary = summarize_comparison(results)
+assert {"strategy", "sparsity", "n_seeds", "iqm", "ci_low", "ci_high", "band"} <= set(summary.columns), summary.columns
+assert (summary["ci_low"] <= summary["iqm"]).all() and (summary["iqm"] <= summary["ci_high"]).all()
+### BEGIN HIDDEN TESTS
+checks.summary(summarize_comparison)
+### END HIDDEN TESTS
+
 # %% [markdown] nbgrader={"grade": false, "grade_id": "contract_plot", "locked": true, "schema_version": 3, "solution": false}
-# ## 4. `plot_comparison(df)`
+# ## 5. `plot_comparison(df)`
 #
 # **Contract.** Takes a DataFrame like `compare_strategies` returns and returns a matplotlib `Figure` with, for each
-# strategy, a line (label = the strategy's name) through the **mean over seeds** of `mean_return` at each sparsity
-# (sparsities in increasing order), and a filled band around it (`ax.fill_between`), e.g. a 95 % confidence
-# interval `mean ± 1.96 · std / sqrt(number of seeds)`. Label the axes.
+# strategy, a line (label = the strategy's name) through the **IQM over seeds** of `mean_return` at each sparsity
+# (sparsities in increasing order), a filled band (`ax.fill_between`) from `ci_low` to `ci_high` of
+# `summarize_comparison`, and **every seed's value as a point** (`ax.scatter`). The title says how many seeds each
+# point of a line summarizes (e.g. "IQM over 3 seeds"). Label the axes.
 
 # %% nbgrader={"grade": false, "grade_id": "plot_comparison", "locked": false, "schema_version": 3, "solution": true}
 def plot_comparison(df):
-    """Mean return against sparsity, one line and one confidence band per strategy."""
+    """IQM return against sparsity: per strategy a line, its bootstrap band and every seed's point."""
     ### BEGIN SOLUTION
     fig, ax = plt.subplots(figsize=(6, 4))
-    for strategy, group in df.groupby("strategy", sort=False):
-        stats = group.groupby("sparsity")["mean_return"].agg(["mean", "std", "count"]).sort_index()
-        half = 1.96 * stats["std"].fillna(0.0) / np.sqrt(stats["count"])
-        x = stats.index.to_numpy(float)
-        ax.plot(x, stats["mean"].to_numpy(), marker="o", label=strategy)
-        ax.fill_between(x, (stats["mean"] - half).to_numpy(), (stats["mean"] + half).to_numpy(), alpha=0.2)
+    summary = summarize_comparison(df)
+    for strategy, group in summary.groupby("strategy", sort=False):
+        group = group.sort_values("sparsity")
+        x = group["sparsity"].to_numpy(float)
+        line, = ax.plot(x, group["iqm"].to_numpy(), marker="o", label=strategy)
+        ax.fill_between(x, group["ci_low"].to_numpy(), group["ci_high"].to_numpy(), color=line.get_color(), alpha=0.2)
+        points = df[df["strategy"] == strategy]
+        ax.scatter(points["sparsity"], points["mean_return"], color=line.get_color(), s=12)
+    seeds = sorted(set(int(n) for n in summary["n_seeds"]))
+    ax.set_title(f"IQM over {'/'.join(map(str, seeds))} seeds; band: 95 % bootstrap interval")
     ax.set_xlabel("sparsity")
-    ax.set_ylabel("mean return")
+    ax.set_ylabel("return (IQM over seeds)")
     ax.legend()
     return fig
     ### END SOLUTION

@@ -22,7 +22,7 @@ BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 # The kernel arguments used everywhere a course notebook runs (nbgrader_config.py, build, check): with fd capture
 # off, C-level log lines (TensorFlow) stay out of cell outputs, and Python warnings are ignored, because nbgrader
-# zeroes a graded cell that writes anything to stderr (../shared/FACTS.md): noise must never cost a learner points.
+# zeroes a graded cell that writes anything to stderr (nbgrader/utils.py): noise must never cost a learner points.
 KERNEL_ARGS = ["--IPKernelApp.capture_fd_output=False",
                "--InteractiveShellApp.exec_lines=import warnings; warnings.simplefilter('ignore')"]
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}

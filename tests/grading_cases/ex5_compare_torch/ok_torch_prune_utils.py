@@ -29,13 +29,17 @@ def prune(agent, strategy, sparsity, seed=0):
     return masks
 # %% plot_comparison
 def plot_comparison(df):
-    """Correct, from a pivot table; the band is min..max over seeds."""
+    """Correct, from a pivot table of IQMs; the band is the bootstrap interval computed per column."""
     fig = plt.figure()
     ax = fig.add_subplot()
-    table = df.pivot_table(index="sparsity", columns="strategy", values="mean_return", aggfunc=["mean", "min", "max"])
+    table = df.pivot_table(index="sparsity", columns="strategy", values="mean_return", aggfunc=prunerl.stats.iqm)
     for strategy in df["strategy"].unique():
-        ax.plot(table.index, table[("mean", strategy)], label=strategy)
-        ax.fill_between(table.index, table[("min", strategy)], table[("max", strategy)], alpha=0.25)
-    ax.set(xlabel="sparsity", ylabel="mean return")
+        column = table[strategy].dropna()  # sparsities this strategy was run at
+        ax.plot(column.index, column, label=strategy)
+        bands = [prunerl.stats.interval(df[(df.strategy == strategy) & (df.sparsity == x)]["mean_return"])
+                 for x in column.index]
+        ax.fill_between(column.index, [b[0] for b in bands], [b[1] for b in bands], alpha=0.25)
+        ax.scatter(df[df.strategy == strategy]["sparsity"], df[df.strategy == strategy]["mean_return"], marker="x")
+    ax.set(xlabel="sparsity", ylabel="IQM return", title=f"{df['seed'].nunique()} seeds per point")
     ax.legend()
     return fig

@@ -1,0 +1,257 @@
+"""Exercise 5 verdicts: the TFMOT schedule, the four pruning strategies, the comparison table and the plot."""
+from __future__ import annotations
+
+import numpy as np
+
+import prunerl
+from prunerl import stats
+from prunerl.grading.checks.common import digest
+from prunerl.grading.checks.inputs import env_of, plot_rows, summary_rows
+
+from . import oracles as o
+from .ex4 import table
+from .judges import judge
+
+
+@judge("schedule")
+def schedule(rec, v, fw):
+    got = iter(rec["values"])
+    for initial, final, begin, end, power in v["schedule"]:
+        for step in np.linspace(begin, end, 11).astype(int):
+            value = next(got, None)
+            expected = o.tfmot_polynomial(int(step), initial, final, begin, end, power)
+            if value is None or not np.isclose(value, expected, rtol=0, atol=1e-9):
+                shown = "not a number" if value is None else f"{value:.6f}"
+                o.fail(f"polynomial_sparsity(step={step}, initial={initial}, final={final}, begin_step={begin}, "
+                       f"end_step={end}{'' if power == 3 else f', power={power}'}) = {shown}; expected {expected:.6f}")
+
+
+@judge("schedule_hold")
+def schedule_hold(rec, v, fw):
+    initial, final, begin, end = v["hold"]
+    for step, expected, value in zip((0, begin - 1, end + 100, end * 10), (initial, initial, final, final),
+                                     rec["values"] + [None] * 4):
+        if value is None or not np.isclose(value, expected, rtol=0, atol=1e-12):
+            o.fail(f"polynomial_sparsity(step={step}, initial={initial}, final={final}, begin_step={begin}, "
+                   f"end_step={end}) = {value}; outside [begin_step, end_step] the schedule holds its end value "
+                   f"({expected})")
+
+
+def _runs(rec, fw, n: int = 2):
+    """Each prune run's boolean masks, after checking the model holds the weights with those masks applied."""
+    out = []
+    for run in o.runs(rec, n, "prune"):
+        name, strategy, sparsity = run["name"], run["strategy"], run["sparsity"]
+        before = o.weights(name, fw)
+        masks = {k: m.astype(bool) for k, m in o.mask_dict(run, list(before), f"prune(..., {strategy!r})").items()}
+        for k, w in before.items():
+            if masks[k].shape != w.shape or not np.array_equal(run["after"][k], np.where(masks[k], w, 0)):
+                o.fail(f"{name}, {strategy} at {sparsity}: the model's {k} is not the original weight with the "
+                       "returned mask's False entries zeroed")
+        if any(not np.array_equal(run["params_after"].get(k), b) for k, b in o.biases(name, fw).items()):
+            o.fail(f"{name}, {strategy}: a bias changed; biases are never pruned")
+        out.append((name, before, masks))
+    return out
+
+
+@judge("prune_random")
+def prune_random(rec, v, fw):
+    runs = _runs(rec, fw, 6)
+    s = v["random"]["sparsity"]
+    for i in range(0, len(runs), 3):
+        name, before, masks = runs[i]
+        for k, w in before.items():
+            expected = int(round(s * w.size))
+            if int((~masks[k]).sum()) != expected:
+                o.fail(f"{name}, random at {s}: {k} has {int((~masks[k]).sum())} pruned entries; expected {expected} "
+                       f"(round({s} * {w.size}) in every layer)")
+        again, other = runs[i + 1][2], runs[i + 2][2]
+        if any(not np.array_equal(again[k], masks[k]) for k in masks):
+            o.fail(f"{name}: random pruning with the same seed gave different masks; seed the generator")
+        if all(np.array_equal(other[k], masks[k]) for k in masks):
+            o.fail(f"{name}: random pruning gave the same masks for two different seeds")
+
+
+@judge("prune_layerwise")
+def prune_layerwise(rec, v, fw):
+    s = v["layerwise"]
+    for name, before, masks in _runs(rec, fw):
+        for k, w in before.items():
+            expected = o.global_masks({k: w}, s)[k]
+            if not np.array_equal(masks[k], expected):
+                o.fail(f"{name}, layerwise_magnitude at {s}: {k}'s mask prunes {int((~masks[k]).sum())} entries, "
+                       f"{int((masks[k] != expected).sum())} differ from the {int((~expected).sum())} smallest-|w| "
+                       "entries of that layer")
+
+
+@judge("prune_global")
+def prune_global(rec, v, fw):
+    s = v["global"]
+    for name, before, masks in _runs(rec, fw):
+        expected = o.global_masks(before, s)
+        if any(not np.array_equal(masks[k], expected[k]) for k in before):
+            per_layer = ", ".join(f"{n}: {float((~masks[n]).mean()):.3f}" for n in before)
+            want = ", ".join(f"{n}: {float((~expected[n]).mean()):.3f}" for n in before)
+            o.fail(f"{name}, global_magnitude at {s}: per-layer pruned fractions are {per_layer}; expected {want} "
+                   "(one threshold for all layers pooled)")
+
+
+@judge("prune_structured")
+def prune_structured(rec, v, fw):
+    s = v["structured"]
+    for name, before, masks in _runs(rec, fw):
+        names = list(before)
+        for i, k in enumerate(names):
+            m, w = o.to_torch_layout(k, masks[k]), o.to_torch_layout(k, before[k])
+            if i == len(names) - 1:
+                if not m.all():
+                    o.fail(f"{name}, l1_structured: the output layer {k} was pruned; every output is an action and "
+                           "stays")
+                continue
+            rows = m.reshape(len(m), -1)
+            if not np.all(rows.all(1) | ~rows.any(1)):
+                o.fail(f"{name}, l1_structured: {k} has units only partly pruned; structured pruning removes whole "
+                       "units (all incoming weights of a unit)")
+            removed = np.flatnonzero(~rows.any(1))
+            expected = np.sort(np.argsort(o.unit_scores(w), kind="stable")[:int(round(s * len(w)))])
+            if not np.array_equal(removed, expected):
+                o.fail(f"{name}, l1_structured at {s}: {k} prunes {len(removed)} units; expected the {len(expected)} "
+                       f"with the smallest L1 norm of incoming weights ({len(np.setdiff1d(removed, expected))} wrong)")
+
+
+@judge("compare_table")
+def compare_table(rec, v, fw):
+    case = v["compare"]
+    name, strategies, sparsities, seeds = case["agent"], case["strategies"], case["sparsities"], case["seeds"]
+    data = table(rec, ["strategy", "sparsity", "seed", "mean_return"], "compare_strategies")
+    rows = list(zip(data["strategy"], data["sparsity"], data["seed"], data["mean_return"]))
+    if len(rows) != len(strategies) * len(sparsities) * len(seeds):
+        o.fail(f"compare_strategies gave {len(rows)} rows; expected one per (strategy, sparsity, seed): "
+               f"{len(strategies)} x {len(sparsities)} x {len(seeds)}")
+    combos = {(str(s), float(p), int(d)) for s, p, d, _ in rows}
+    wanted = {(s, float(p), int(d)) for s in strategies for p in sparsities for d in seeds}
+    if combos != wanted:
+        o.fail(f"compare_strategies rows miss {sorted(wanted - combos)[:3]}")
+    after = rec["input_after"]
+    if any(k not in after or not np.array_equal(after[k], a) for k, a in o.params(name, fw).items()):
+        o.fail("compare_strategies changed the agent it was given; prune copies")
+    evaluations = rec["evaluations"]
+    if len(rec["pruned"]) != len(rows):
+        o.fail("prune was not run again on every row of the table (compare_strategies failed part-way?)")
+    for (strategy, sparsity, seed, mean), pruned in zip(rows, rec["pruned"]):
+        episodes, first = case["episodes"], stats.episode_seed(int(seed))
+        call = (f"prunerl.evaluate(copy pruned by prune(copy, {strategy!r}, {sparsity}, {int(seed)}), "
+                f"{env_of(name)!r}, episodes={episodes}, seed=prunerl.stats.episode_seed({int(seed)}) = {first})")
+        mine = [e for e in evaluations if e["digest"] == digest(pruned)]
+        if evaluations and not any(e["seed"] == first and e["episodes"] == episodes for e in mine):
+            used = sorted({e["seed"] for e in mine})
+            o.fail(f"row ({strategy}, {sparsity}, seed {int(seed)}) was evaluated with reset seed(s) {used}; expected "
+                   f"{call}: each seed plays its own episodes, or the seeds are not independent")
+        result = o.evaluate(name, fw, pruned, episodes, first)
+        if not np.isclose(result.mean, mean):
+            o.fail(f"row ({strategy}, {sparsity}, seed {int(seed)}): mean_return {mean:.3f} is not {call}, which "
+                   f"gives {result.mean:.3f}")
+
+
+@judge("compare_gradual")
+def compare_gradual(rec, v, fw):
+    case, name, episodes = v["gradual"], v["compare"]["agent"], v["compare"]["episodes"]
+    sparsity, seed, steps = case["sparsity"], case["seed"], case["steps"]
+    data = table(rec, ["strategy", "sparsity", "seed", "mean_return"], "compare_strategies")
+    if len(data["strategy"]) != 1 or data["strategy"][0] != "gradual":
+        o.fail(f"compare_strategies(..., ['gradual'], [{sparsity}], [{seed}]) gave {len(data['strategy'])} rows; "
+               "expected one 'gradual' row")
+    if not rec["finetunes"]:
+        o.fail("the 'gradual' strategy did not call prunerl.finetune; it prunes during fine-tuning")
+    ft = rec["finetunes"][-1]
+    if ft["steps"] != steps or not ft["callback"]:
+        o.fail(f"'gradual' called prunerl.finetune with steps={ft['steps']} and {'a' if ft['callback'] else 'no'} "
+               f"callback; expected steps=gradual_steps={steps} and a callback that prunes on the schedule")
+    trace = ft["sparsity"]
+    values = [s for _, s in trace]
+    if len(values) < 3 or values[0] >= sparsity - 0.05 or any(b < a - 1e-9 for a, b in zip(values, values[1:])):
+        shown = ", ".join(f"step {st}: {s:.3f}" for st, s in trace[:: max(1, len(trace) // 6)])
+        o.fail(f"during 'gradual' fine-tuning the sparsity went {shown}; expected it to rise gradually (never "
+               f"falling) from near 0 towards {sparsity} on the polynomial schedule")
+    agent = o.weights(name, fw)
+    n = sum(a.size for a in agent.values())
+    expected = int(round(sparsity * n)) / n
+    final = rec["final"]
+    got = o.sparsity(final["weights"]) if final else float("nan")
+    if not final or abs(got - expected) * n > len(agent):  # per-layer rounding may move a weight per layer
+        o.fail(f"the 'gradual' model evaluated has sparsity {got:.4f}; expected exactly {expected:.4f} (the final "
+               "sparsity) at the end of fine-tuning")
+    first = stats.episode_seed(seed)
+    result = prunerl.evaluate(o.with_params(name, fw, final["params"]), env_of(name), episodes=episodes, seed=first)
+    if final["seed"] != first or not np.isclose(result.mean, data["mean_return"][0]):
+        o.fail(f"the 'gradual' row's mean_return {data['mean_return'][0]:.3f} (reset seed {final['seed']}) is not the "
+               f"evaluation (episodes={episodes}, seed=prunerl.stats.episode_seed({seed}) = {first}) of the gradually "
+               f"pruned model ({result.mean:.3f})")
+
+
+DETERMINISTIC = ("layerwise_magnitude", "global_magnitude", "l1_structured")
+
+
+@judge("summary")
+def summary(rec, v, fw):
+    columns = ["strategy", "sparsity", "n_seeds", "iqm", "ci_low", "ci_high", "band"]
+    data = table(rec, columns, "summarize_comparison")
+    got = {(str(s), round(float(p), 9)): i for i, (s, p) in enumerate(zip(data["strategy"], data["sparsity"]))}
+    groups: dict = {}
+    for r in summary_rows(v["summary_seed"]):
+        groups.setdefault((r["strategy"], round(r["sparsity"], 9)), []).append(r["mean_return"])
+    if set(got) != set(groups):
+        o.fail(f"summarize_comparison gave rows for {sorted(got)}; expected one per (strategy, sparsity): "
+               f"{sorted(groups)}")
+    for (strategy, sparsity), values in groups.items():
+        i = got[(strategy, sparsity)]
+        low, high = stats.interval(values)
+        expected = {"n_seeds": len(values), "iqm": stats.iqm(values), "ci_low": low, "ci_high": high}
+        shown = {k: float(data[k][i]) if not isinstance(data[k], list) else data[k][i] for k in expected}
+        wrong = [k for k, x in expected.items() if isinstance(shown[k], str) or not np.isclose(shown[k], x, rtol=1e-6)]
+        if wrong:
+            o.fail(f"({strategy}, {sparsity}) over seeds with returns {[round(x, 2) for x in values]}: "
+                   + ", ".join(f"{k} = {shown[k]}, expected {expected[k]:.4g}" for k in wrong)
+                   + " (IQM and percentile-bootstrap interval of the IQM: prunerl.stats.iqm / prunerl.stats.interval; "
+                   "a normal band mean ± 1.96·std/√n over 3 seeds is far too narrow)")
+        band = stats.EPISODE_NOISE if strategy in DETERMINISTIC else "seeds"
+        if data["band"][i] != band:
+            o.fail(f"({strategy}, {sparsity}): band is {data['band'][i]!r}; expected {band!r} ("
+                   + ("the strategy gives the same network at every seed: only the episodes vary)"
+                      if band != "seeds" else "the seed changes the pruned network)"))
+
+
+@judge("plot")
+def plot(rec, v, fw):
+    if not rec["figure"]:
+        o.fail(f"plot_comparison returned {rec['returned']}; expected a matplotlib Figure")
+    if not rec["axes"]:
+        o.fail("the figure has no axes")
+    lines = {line["label"]: line for line in rec["lines"]}
+    rows = plot_rows(v["plot_seed"])
+    strategies = sorted({r["strategy"] for r in rows})
+    for strategy in strategies:
+        by = {}
+        for r in rows:
+            if r["strategy"] == strategy:
+                by.setdefault(r["sparsity"], []).append(r["mean_return"])
+        xs = np.array(sorted(by))
+        means = np.array([stats.iqm(by[x]) for x in xs])
+        line = lines.get(strategy)
+        if line is None:
+            o.fail(f"no line labelled {strategy!r}; label each strategy's line with its name (lines found: "
+                   f"{sorted(lines)})")
+        x, y = line["x"], line["y"]
+        order = np.argsort(x)
+        if x.shape != xs.shape or not (np.allclose(x[order], xs) and np.allclose(y[order], means)):
+            o.fail(f"the {strategy!r} line plots {list(zip(x.round(3), y.round(2)))}; expected the IQM over seeds at "
+                   f"each sparsity {list(zip(xs, means.round(2)))}")
+    if rec["bands"] < len(strategies):
+        o.fail(f"the figure has {rec['bands']} filled band(s); expected a confidence band per strategy "
+               "(e.g. ax.fill_between)")
+    if rec["points"] != len(rows):
+        o.fail(f"the figure shows {rec['points']} per-seed point(s) (ax.scatter); expected every seed's value: "
+               f"{len(rows)} points")
+    n_seeds = len({r["seed"] for r in rows})
+    if not any(str(n_seeds) in title for title in rec["titles"]):
+        o.fail(f"no title says how many seeds the lines summarize ({n_seeds} here); titles: {rec['titles']}")

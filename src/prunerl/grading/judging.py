@@ -1,0 +1,202 @@
+"""The hidden checks' verdicts: params in, records out of each sandbox, judged by a process that never runs
+learner code (the checker, ``prunerl.grading.checker``), and written back as final scores."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+import warnings
+from pathlib import Path
+
+import nbformat
+
+from . import sandbox
+from .course import grade_id
+
+
+def check_jobs(course: Path, batch: Path, entries) -> dict[tuple[str, str], tuple[dict, list[str]]]:
+    """Write the checker's params into each notebook's sandbox folder; {(sid, assignment): job}."""
+    from .checker import params
+    from .checker.params import tests_of
+
+    jobs = {}
+    for sid, assignment, _nb in entries:
+        checked = [g for g, checks in tests_of(assignment, course).items() if checks]
+        if not checked:
+            continue  # no hidden check in this assignment: nbgrader's results stand
+        job = sandbox.job_dir(batch, sid, assignment)
+        (job / "records").mkdir(parents=True, exist_ok=True)
+        (job / "params.json").write_text(json.dumps(params(assignment, course)))
+        jobs[(sid, assignment)] = ({"assignment": assignment, "params": str(job / "params.json"),
+                                    "records": str(job / "records")}, checked)
+    return jobs
+
+
+def _judge(jobs: list[dict], workdir: Path) -> list[dict] | None:
+    """Run the checker on ``jobs`` in one process; None when it fails."""
+    path = workdir / f"judge-{len(list(workdir.glob('judge-*')))}.json"
+    path.write_text(json.dumps(jobs))
+    try:
+        res = subprocess.run([sys.executable, "-m", "prunerl.grading.checker", "judge", "--batch", str(path)],
+                             capture_output=True, text=True, timeout=600 + 60 * len(jobs),
+                             env=dict(os.environ, PYTHONWARNINGS="ignore"))
+        verdicts = json.loads(res.stdout) if res.returncode == 0 else None
+    except (subprocess.SubprocessError, json.JSONDecodeError):
+        return None
+    return verdicts if isinstance(verdicts, list) and len(verdicts) == len(jobs) else None
+
+
+def clean_records(folder: Path) -> int:
+    """Remove what is not a plain file or folder from a records folder (a kernel wrote it: a link could point the
+    checker at a host file, a FIFO could block it); returns how many entries went."""
+    removed = 0
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = Path(root) / name
+            st = path.lstat()
+            if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+                path.unlink()
+                removed += 1
+    return removed
+
+
+FAILED = {"flags": ["the hidden checks could not read what this notebook recorded: its checked tests score 0"]}
+
+
+class Checker:
+    """The batch's judge: one process started with the batch, so it imports torch/TensorFlow while nbgrader runs,
+    and judges each notebook as soon as its sandbox has ended (``status.json`` written: no process of it left).
+    It never runs learner code; records are data. Without a sandbox, everything is judged after nbgrader."""
+
+    def __init__(self, jobs: dict[tuple[str, str], tuple[dict, list[str]]], batch: Path):
+        self.jobs, self.batch = jobs, Path(batch)
+        self.sent: list[tuple[str, str]] = []
+        self.odd: dict[tuple[str, str], int] = {}
+        self._lock, self._stop = threading.Lock(), threading.Event()
+        if not jobs:
+            return
+        tracks = sorted({job["assignment"].rsplit("_", 1)[-1] for job, _ids in jobs.values()})
+        env = dict(os.environ, PYTHONWARNINGS="ignore")
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # as the checker's CLI: the same float sums as the kernels
+        self.proc = subprocess.Popen([sys.executable, "-m", "prunerl.grading.judging", *tracks], text=True, env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self._thread = threading.Thread(target=self._feed, daemon=True)
+        self._thread.start()
+
+    def _send(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            if key in self.odd:
+                return
+            job = self.jobs[key][0]
+            self.odd[key] = clean_records(Path(job["records"]))
+            self.sent.append(key)
+            try:
+                self.proc.stdin.write(json.dumps(job) + "\n")
+                self.proc.stdin.flush()
+            except OSError:
+                pass
+
+    def _feed(self) -> None:
+        while not self._stop.wait(0.5):
+            for key in self.jobs:
+                if key not in self.odd and (sandbox.job_dir(self.batch, *key) / "status.json").exists():
+                    self._send(key)
+
+    def close(self) -> None:
+        """Stop judging (the run was cancelled)."""
+        if self.jobs:
+            self._stop.set()
+            self.proc.kill()
+            self.proc.communicate()
+
+    def verdicts(self) -> dict[tuple[str, str], dict]:
+        """Every notebook's verdict; call once nbgrader has exited (every kernel of the batch dead)."""
+        if not self.jobs:
+            return {}
+        self._stop.set()
+        self._thread.join()
+        for key in self.jobs:
+            self._send(key)
+        try:
+            out, _ = self.proc.communicate(timeout=600 + 60 * len(self.jobs))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        lines = (out or "").splitlines()
+        result = {}
+        for i, key in enumerate(self.sent):
+            try:
+                verdict = json.loads(lines[i]) if i < len(lines) else None
+            except json.JSONDecodeError:
+                verdict = None
+            if not isinstance(verdict, dict):  # this notebook's records broke the judge: once more, alone
+                one = _judge([self.jobs[key][0]], self.batch)
+                verdict = one[0] if one else {"tests": {g: {"passed": False, "message": "the hidden check could not "
+                                                            "read what this notebook recorded"}
+                                                        for g in self.jobs[key][1]}, **FAILED}
+            if self.odd[key]:
+                verdict.setdefault("flags", []).append(
+                    f"the notebook left {self.odd[key]} links or special files among its check records: ignored")
+            result[key] = verdict
+        return result
+
+
+def serve(tracks: list[str]) -> None:
+    """The judge process: job lines (``{"assignment", "params", "records"}``) in, one verdict line each out."""
+    proto = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # whatever the checks print stays out of the verdicts
+    if "torch" in tracks:
+        import torch  # noqa: F401 - imported while nbgrader still runs
+    if "tf" in tracks:
+        import keras  # noqa: F401
+    from .checker import judge_notebook
+
+    for line in sys.stdin:
+        try:
+            job = json.loads(line)
+            params = json.loads(Path(job["params"]).read_text(encoding="utf-8"))
+            if params.get("assignment") != job["assignment"]:
+                raise ValueError("the params of another assignment")
+            verdict = judge_notebook(params, Path(job["records"]))
+        except Exception:  # noqa: BLE001 - reported as "could not judge", then judged alone by the checker's CLI
+            verdict = None
+        proto.write(json.dumps(verdict) + "\n")
+        proto.flush()
+
+
+def apply_verdicts(course: Path, entries, verdicts: dict) -> None:
+    """Final scores into the batch gradebook (and the checker's message into the autograded notebook), so that
+    nbgrader's feedback shows what the learner scored."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        warnings.simplefilter("ignore")
+        for sid, assignment, _nb in entries:
+            failed = {g: v for g, v in (verdicts.get((sid, assignment)) or {}).get("tests", {}).items()
+                      if not v.get("passed")}
+            path = course / "autograded" / sid / assignment / f"{assignment}.ipynb"
+            if not failed or not path.exists():
+                continue
+            try:
+                nb_grades = gb.find_submission_notebook(assignment, assignment, sid).grades
+            except MissingEntry:
+                continue
+            for g in nb_grades:
+                if g.name in failed:
+                    g.auto_score = 0.0
+            gb.db.commit()
+            nb = nbformat.read(path, as_version=4)
+            for cell in nb.cells:
+                if grade_id(cell) in failed:
+                    cell.outputs.append(nbformat.v4.new_output(
+                        "error", ename="HiddenCheckFailed", evalue=failed[grade_id(cell)].get("message", ""),
+                        traceback=[f"HiddenCheckFailed: {failed[grade_id(cell)].get('message', '')}"]))
+            nbformat.write(nb, path)
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1:])

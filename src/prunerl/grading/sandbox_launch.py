@@ -1,0 +1,240 @@
+"""The kernel command of a sandboxed notebook (standard library only; run as ``python -I <this file>``).
+
+Outside (``CONFIG -- KERNEL_CMD``): jupyter_client starts this as "the kernel". It builds the notebook's bubblewrap
+sandbox, starts the kernel inside it and waits. It stays outside, so the learner's code can neither see nor signal
+it; it writes ``status.json`` (how the sandbox ended) where no sandbox can reach, and stops the sandbox when the
+check-records folder, the one host folder a kernel can write, grows past its limit.
+
+Inside (``--inner LIMITS -- KERNEL_CMD``): set the resource limits (hard = soft, so learner code cannot raise them),
+then exec the kernel. The limits are set after the user namespace exists, so the process count is per sandbox.
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import threading
+
+HOME = "/home/learner"
+WORK = HOME + "/work"
+KERNEL_DIR = "/run/kernel"
+PARAMS_NAME = "prunerl-check-params.json"
+RECORDS_NAME = "prunerl-check-records"
+ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "passwd", "group", "nsswitch.conf", "localtime", "hosts",
+       "ssl", "ca-certificates", "fonts", "mime.types", "alternatives")
+SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+AUDIT_ARCH_X86_64, NR_SETSID = 0xC000003E, 112
+
+
+def _seccomp_no_setsid() -> bytes:
+    """A classic-BPF filter that fails setsid() with EPERM (x86_64): the sandbox stays one session, so one CPU
+    autogroup, and a process cannot leave the session the kernel was started in."""
+    ins = lambda code, jt, jf, k: struct.pack("HBBI", code, jt, jf, k)  # noqa: E731
+    return b"".join([
+        ins(0x20, 0, 0, 4),                       # ld arch
+        ins(0x15, 1, 0, AUDIT_ARCH_X86_64),       # jeq x86_64 -> next check
+        ins(0x06, 0, 0, 0x7FFF0000),              # other arch: allow
+        ins(0x20, 0, 0, 0),                       # ld nr
+        ins(0x15, 0, 1, NR_SETSID),               # jeq setsid
+        ins(0x06, 0, 0, 0x00050000 | 1),          # ret ERRNO(EPERM)
+        ins(0x06, 0, 0, 0x7FFF0000),              # ret ALLOW
+    ])
+
+
+def _dir_usage(path: str, cap: int) -> tuple[int, int]:
+    """(bytes, entries) under ``path``, stopping early once past ``cap`` entries."""
+    total = count = 0
+    stack = [path]
+    while stack and count <= cap:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for entry in it:
+                    count += 1
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    total += st.st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+        except OSError:
+            pass
+    return total, count
+
+
+class Stage:
+    """Host paths as the sandbox's own uid can open them. When root grades, the kernel runs as an unprivileged
+    uid that cannot traverse e.g. /root (where pyenv puts Python) or the grader's private temporary folders:
+    the launcher's child then bind-mounts every source into a tmpfs of its own private mount namespace (nothing
+    changes on the host) and gives bubblewrap those paths."""
+
+    def __init__(self, uid: int | None, root: str):
+        self.uid = uid
+        self.root = None if uid is None else root
+        if self.root is not None:
+            os.makedirs(self.root, mode=0o755, exist_ok=True)
+        self.items: list[tuple[str, str, bool]] = []
+
+    def __call__(self, path: str) -> str:
+        if self.root is None:
+            return path
+        staged = f"{self.root}/{len(self.items)}"
+        self.items.append((path, staged, os.path.isdir(path)))
+        return staged
+
+    def enter(self) -> None:
+        """In the child, before exec: private mount namespace, the staged binds, then drop to ``uid``."""
+        if self.root is None:
+            return
+        libc = ctypes.CDLL(None, use_errno=True)
+
+        def check(rc: int, what: str) -> None:
+            if rc != 0:
+                raise OSError(ctypes.get_errno(), f"sandbox staging: {what}")
+
+        check(libc.unshare(0x00020000), "unshare(CLONE_NEWNS)")
+        check(libc.mount(b"none", b"/", None, 0x4000 | 0x40000, None), "make / private")  # MS_REC | MS_PRIVATE
+        check(libc.mount(b"tmpfs", self.root.encode(), b"tmpfs", 0, b"mode=0755"), "stage tmpfs")
+        for src, dest, is_dir in self.items:
+            if is_dir:
+                os.mkdir(dest)
+            else:
+                open(dest, "w").close()
+            check(libc.mount(src.encode(), dest.encode(), None, 0x1000 | 0x4000, None), f"bind {src}")  # MS_BIND|MS_REC
+        os.setgroups([])
+        os.setgid(self.uid)
+        os.setuid(self.uid)
+
+
+def _bwrap_args(cfg: dict, job: str, private: str, src: Stage) -> list[str]:
+    lim = cfg["limits"]
+    disk = str(lim["disk"])
+    args = [cfg["bwrap"], "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session",
+            "--disable-userns", "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev",
+            "--size", disk, "--tmpfs", "/dev/shm", "--size", disk, "--tmpfs", "/tmp"]
+    for path in SYSTEM:
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    for name in ETC:
+        if os.path.exists(f"/etc/{name}"):
+            args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+    for path in cfg["runtime"]:
+        args += ["--ro-bind", src(path), path]
+    for path in cfg["hide"]:
+        args += ["--tmpfs", path] if os.path.isdir(path) else ["--ro-bind", "/dev/null", path]
+    args += ["--size", disk, "--tmpfs", HOME, "--dir", WORK]
+    here = os.getcwd()
+    for name in sorted(os.listdir(here)):
+        path = os.path.join(here, name)
+        if os.path.isfile(path) and not os.path.islink(path) and not name.endswith(".ipynb"):
+            args += ["--ro-bind", src(path), f"{WORK}/{name}"]  # files shipped with the assignment
+    params = os.path.join(job, "params.json")
+    if os.path.exists(params):
+        args += ["--ro-bind", src(params), f"{WORK}/{PARAMS_NAME}"]
+    args += ["--bind", src(os.path.join(job, "records")), f"{WORK}/{RECORDS_NAME}",
+             "--bind", src(private), KERNEL_DIR, "--chdir", WORK, "--clearenv"]
+    env = dict(cfg["env"], HOME=HOME, TMPDIR="/tmp", PRUNERL_CHECK_RECORDS=f"{WORK}/{RECORDS_NAME}")
+    if os.path.exists(params):
+        env["PRUNERL_CHECK_PARAMS"] = f"{WORK}/{PARAMS_NAME}"
+    for key, value in sorted(env.items()):
+        args += ["--setenv", key, value]
+    return args
+
+
+def outside(config_path: str, cmd: list[str]) -> int:
+    with open(config_path) as f:
+        cfg = json.load(f)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with nbgrader
+    here = os.getcwd()
+    job = os.path.join(cfg["jobs"], os.path.basename(os.path.dirname(here)), os.path.basename(here))
+    if cfg["bwrap"] is None:  # --unsafe-no-sandbox: the kernel runs as the grader, only told where to record
+        os.makedirs(os.path.join(job, "records"), exist_ok=True)
+        os.environ["PRUNERL_CHECK_RECORDS"] = os.path.join(job, "records")
+        if os.path.exists(os.path.join(job, "params.json")):
+            os.environ["PRUNERL_CHECK_PARAMS"] = os.path.join(job, "params.json")
+        os.execv(cmd[0], cmd)
+    conn_path = os.path.abspath(cmd[cmd.index("-f") + 1])
+    with open(conn_path) as f:
+        conn = json.load(f)
+    private = os.path.join(job, "kernel")
+    shutil.rmtree(private, ignore_errors=True)
+    os.makedirs(private)
+    os.makedirs(os.path.join(job, "records"), exist_ok=True)
+    uid = cfg["uid"]
+    for path in (private, os.path.join(job, "records")):
+        if uid is not None:
+            os.chown(path, uid, uid)
+    inner = dict(conn, ip=f"{KERNEL_DIR}/ipc")  # the kernel binds its sockets in its private folder ...
+    with open(os.path.join(private, "kernel.json"), "w") as f:
+        json.dump(inner, f)
+    if uid is not None:
+        os.chown(os.path.join(private, "kernel.json"), uid, uid)
+    for key in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"):
+        name = f"{conn['ip']}-{conn[key]}"  # ... where nbgrader finds them through these links
+        if os.path.lexists(name):
+            os.unlink(name)
+        os.symlink(os.path.join(private, f"ipc-{conn[key]}"), name)
+    cmd = list(cmd)
+    cmd[cmd.index("-f") + 1] = f"{KERNEL_DIR}/kernel.json"
+    stage = Stage(uid, os.path.join(job, "stage"))
+    args = _bwrap_args(cfg, job, private, stage)
+    seccomp_r, seccomp_w = os.pipe()
+    os.write(seccomp_w, _seccomp_no_setsid())
+    os.close(seccomp_w)
+    args += ["--seccomp", str(seccomp_r), "--", cfg["python"], "-I", os.path.abspath(__file__), "--inner",
+             json.dumps(cfg["limits"]), "--", *cmd]
+
+    def child() -> None:
+        with open("/proc/self/oom_score_adj", "w") as f:  # the first victim if memory runs out, never the grader
+            f.write("1000")
+        stage.enter()
+
+    status = {"returncode": None, "records_overflow": False}
+    try:
+        proc = subprocess.Popen(args, pass_fds=[seccomp_r], preexec_fn=child)
+    finally:
+        os.close(seccomp_r)
+    done = threading.Event()
+
+    def watch() -> None:
+        records = os.path.join(job, "records")
+        while not done.wait(0.5):
+            size, count = _dir_usage(records, cfg["limits"]["records_files"])
+            if size > cfg["limits"]["records_bytes"] or count > cfg["limits"]["records_files"]:
+                status["records_overflow"] = True
+                proc.kill()
+                return
+
+    threading.Thread(target=watch, daemon=True).start()
+    rc = proc.wait()
+    done.set()
+    status["returncode"] = rc
+    with open(os.path.join(job, "status.json"), "w") as f:
+        json.dump(status, f)
+    return rc if rc >= 0 else 128 - rc
+
+
+def inside(limits: dict, cmd: list[str]) -> None:
+    cpu = int(limits["cpu"])
+    for name, value in (("RLIMIT_DATA", limits["memory"]), ("RLIMIT_FSIZE", limits["disk"]),
+                        ("RLIMIT_NOFILE", limits["files"]), ("RLIMIT_NPROC", limits["processes"]),
+                        ("RLIMIT_CORE", 0)):
+        resource.setrlimit(getattr(resource, name), (int(value), int(value)))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))  # SIGXCPU first, SIGKILL 5 s later
+    os.execv(cmd[0], cmd)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--inner":
+        inside(json.loads(sys.argv[2]), sys.argv[4:])
+    else:
+        sys.exit(outside(sys.argv[1], sys.argv[3:]))
