@@ -88,3 +88,69 @@ def test_bad_arguments():
         pruning.prune(model, "magic", 0.5)
     with pytest.raises(ValueError, match="sparsity must be in"):
         pruning.prune(model, "global_magnitude", 1.5)
+
+
+def _weights(name):
+    return metrics.prunable_weights(prunerl.load_agent(name))
+
+
+def test_erk_densities_follow_evci_et_al():
+    shapes = {n: w.shape for n, w in _weights("cartpole-dqn").items()}  # 256x4, 256x256, 2x256
+    d = pruning.layer_densities(shapes, 0.99, "erk")  # no layer saturates at 99 %
+    raw = {n: (s[0] + s[1]) / (s[0] * s[1]) for n, s in shapes.items()}
+    eps = 0.01 * 67_072 / sum(raw[n] * np.prod(s) for n, s in shapes.items())
+    assert d == pytest.approx({n: eps * raw[n] for n in shapes})
+    # At 90 % the small first and last layers would exceed density 1: they stay dense, the middle pays.
+    d = pruning.layer_densities(shapes, 0.9, "erk")
+    assert d["0.weight"] == d["4.weight"] == 1.0
+    assert d["2.weight"] == pytest.approx((0.1 * 67_072 - 1_024 - 512) / 65_536)
+
+
+@pytest.mark.parametrize("allocation", pruning.ALLOCATIONS)
+@pytest.mark.parametrize("ends", pruning.ENDS)
+@pytest.mark.parametrize("name, sparsity", [("cartpole-dqn", 0.95), ("minigrid-ppo", 0.9)])
+def test_every_allocation_meets_the_network_sparsity(name, sparsity, allocation, ends):
+    weights = _weights(name)
+    masks = pruning.allocated_masks(weights, sparsity, allocation, ends)
+    total = sum(w.size for w in weights.values())
+    pruned = sum(int((~m).sum()) for m in masks.values())
+    assert pruned / total == pytest.approx(sparsity, abs=len(weights) / total)
+    names = list(weights)
+    if ends in ("dense_first", "dense_both"):
+        assert masks[names[0]].all()
+    if ends in ("dense_last", "dense_both"):
+        assert masks[names[-1]].all()
+    for n, w in weights.items():  # within a tensor, magnitude decides
+        if (~masks[n]).any() and masks[n].any():
+            assert np.abs(w[~masks[n]]).max() <= np.abs(w[masks[n]]).min(), n
+
+
+def test_uniform_and_global_allocations_are_the_existing_methods():
+    weights = _weights("acrobot-dqn")
+    for allocation, scope in (("uniform", "layer"), ("global", "global")):
+        a, b = pruning.allocated_masks(weights, 0.8, allocation), pruning.magnitude_masks(weights, 0.8, scope)
+        assert all(np.array_equal(a[n], b[n]) for n in weights), allocation
+
+
+def test_erk_keeps_small_layers_denser_than_global():
+    model = prunerl.load_agent("cartpole-dqn")
+    pruning.prune(model, "erk", 0.95)
+    layers = metrics.layer_sparsity(model)
+    assert layers["4.weight"] == 0.0 and layers["0.weight"] < 0.1  # global magnitude: 99.6 % and 91 %
+    assert metrics.sparsity(model) == pytest.approx(0.95, abs=1e-4)
+
+
+def test_erk_same_masks_in_keras(keras):
+    tm = pruning.prune(prunerl.load_agent("minigrid-ppo"), "erk", 0.9)
+    km = pruning.prune(prunerl.load_agent("minigrid-ppo", "tensorflow"), "erk", 0.9)
+    for (tn, t), (kn, k) in zip(tm.items(), km.items()):
+        expected = t.T if t.ndim == 2 else t.transpose(2, 3, 1, 0)
+        np.testing.assert_array_equal(k, expected, err_msg=f"{tn} vs {kn}")
+
+
+def test_bad_allocation_arguments():
+    weights = _weights("cartpole-dqn")
+    with pytest.raises(ValueError, match="allocation must be one of"):
+        pruning.allocated_masks(weights, 0.5, "magic")
+    with pytest.raises(ValueError, match="ends must be one of"):
+        pruning.allocated_masks(weights, 0.5, "erk", "middle")

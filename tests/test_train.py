@@ -77,3 +77,80 @@ def test_masks_held_through_finetuning_in_keras(keras):
     for name, mask in masks.items():
         assert np.all(after[name][~mask] == 0), name
         assert not np.array_equal(after[name][mask], before[name][mask]), f"{name}: survivors never trained"
+
+
+def test_sparsity_schedule_follows_zhu_and_gupta_and_holds_masks():
+    from prunerl import metrics, pruning
+    from prunerl.recipes import SparsitySchedule
+
+    net = nets.build_torch(specs.mlp_spec(4, [64, 64], 2))
+    schedule = SparsitySchedule(0.9, total=1_000, begin=0.2, end=0.8, allocation="erk", updates=60)
+    seen = {}
+    for step in range(1, 1_001):
+        with torch.no_grad():  # an "optimizer step" that moves every weight, pruned or not
+            for p in net.parameters():
+                p.add_(0.01)
+        schedule(net, step)
+        seen[step] = metrics.sparsity(net), schedule.final
+    assert seen[199] == (0.0, False)  # dense before 20 % of training
+    for step in (300, 500, 700):  # the ramp (masks recomputed every 10 steps)
+        assert seen[step][0] == pytest.approx(pruning.polynomial_sparsity(step, 0, 0.9, 200, 800), abs=2e-3), step
+        assert not seen[step][1]
+    assert all(seen[s][0] == pytest.approx(0.9, abs=1e-3) and seen[s][1] for s in range(800, 1_001))
+    one_shot = SparsitySchedule(0.9, total=1_000, begin=0.0, end=0.0)
+    one_shot(net, 0)  # before any training
+    assert one_shot.final and metrics.sparsity(net) == pytest.approx(0.9, abs=1e-3)
+
+
+def test_tracker_selects_only_when_allowed():
+    from prunerl.train.common import Tracker
+
+    actor = prunerl.load_agent("cartpole-dqn")  # returns 500 on the validation seeds
+    good = {k: v.clone() for k, v in actor.state_dict().items()}
+    allowed = [False]
+    tracker = Tracker(2, "CartPole-v1", eval_every=1, progress=False, select_when=lambda: allowed[0])
+    tracker.update(1, actor)
+    with torch.no_grad():
+        actor[-1].bias.copy_(torch.tensor([1e6, 0.0]))  # always pushes left: about 9 steps
+    allowed[0] = True
+    tracker.update(2, actor)
+    result = tracker.result(actor, 0)
+    assert [h["step"] for h in result.history] == [2] and result.history[0]["mean_return"] < 20
+    assert result.actor[-1].bias[0] == 1e6 and not torch.equal(result.actor[-1].bias, good["4.bias"])
+
+
+def test_critic_warmup_leaves_the_actor_alone():
+    torch.manual_seed(0)
+    actor = nets.build_torch(specs.mlp_spec(4, [16], 2, "tanh"))
+    critic = nets.build_torch(specs.mlp_spec(4, [16], 1, "tanh"))
+    before_actor, before_critic = nets.torch_weights(actor), nets.torch_weights(critic)
+    ppo.train(actor, "CartPole-v1", 0, dict(PPO_SHORT, vf_warmup=4), critic=critic)  # 4 updates, all warm-up
+    assert all(np.array_equal(before_actor[n], v) for n, v in nets.torch_weights(actor).items())
+    assert not all(np.array_equal(before_critic[n], v) for n, v in nets.torch_weights(critic).items())
+
+
+@pytest.mark.parametrize("framework", ["torch", "tensorflow"])
+def test_prune_finetune_ends_sparse_with_the_best_validated_weights(framework, request):
+    from prunerl import metrics
+    from prunerl.recipes import prune_finetune
+
+    if framework == "tensorflow":
+        request.getfixturevalue("keras")
+    model = prunerl.load_agent("cartpole-dqn", framework)
+    result = prune_finetune(model, "CartPole-v1", 0.9, 2_000, seed=0, eval_every=500)
+    assert metrics.sparsity(model) == pytest.approx(0.9, abs=1e-4)
+    layers = metrics.layer_sparsity(model)
+    assert max(layers.values()) < 0.95, layers  # ERK: no layer driven to near-empty
+    # Validation only once the final sparsity is reached (half-way through the optimizer steps).
+    assert result.history and all(h["step"] > 1_000 for h in result.history)
+
+
+def test_train_during_prunes_from_scratch():
+    from prunerl import metrics
+    from prunerl.recipes import train_during
+
+    hp = dict(total_steps=3_000, learning_starts=500, train_freq=4, gradient_steps=1, eval_every=500)
+    result = train_during("cartpole-dqn", 0.9, seed=0, hparams=hp)
+    assert metrics.sparsity(result.actor) == pytest.approx(0.9, abs=1e-4)
+    # 625 optimizer steps, pruning ends at step 500, i.e. env step 500 + 4 * 500 = 2,500.
+    assert [h["step"] for h in result.history] == [2_500, 3_000]

@@ -10,6 +10,7 @@ from prunerl import zoo
 from prunerl.evaluation import evaluate
 
 AGENTS = list(zoo.RECIPES)
+SPARSE = list(zoo.SPARSE_RECIPES)
 
 
 def real_observations(name: str, n: int = 1_000, seed: int = 0) -> np.ndarray:
@@ -53,7 +54,7 @@ def test_torch_and_keras_agree_on_real_observations(name, keras):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("framework", ["torch", "tensorflow"])
-@pytest.mark.parametrize("name", AGENTS)
+@pytest.mark.parametrize("name", AGENTS + SPARSE)
 def test_agent_meets_its_return_bar(name, framework):
     info = zoo.card(name)
     result = evaluate(prunerl.load_agent(name, framework), info["env_id"], episodes=20, seed=0)
@@ -110,3 +111,74 @@ def test_unreadable_weight_file_names_the_file(zoo_copy):
     (zoo_copy / "cartpole-dqn.json").write_text(json.dumps(dict(info, sha256=zoo.sha256(path))))
     with pytest.raises(zoo.WeightFileError, match="cannot be read"):
         prunerl.load_agent("cartpole-dqn", zoo_dir=zoo_copy)
+
+
+@pytest.mark.parametrize("name", SPARSE)
+def test_sparse_agent_ships_with_its_card(name):
+    info, r = zoo.card(name), zoo.recipe(name)
+    base = zoo.card(r.pruning["base"])
+    assert info["recipe"] == r.pruning and info["seed"] == r.seed
+    assert info["sha256"] == zoo.sha256(zoo.weight_path(name))
+    assert info["spec"] == base["spec"] and info["return_bar"] == base["return_bar"]  # same bar as the dense agent
+    assert info["eval"]["episodes"] == 20 and info["eval"]["mean_return"] >= info["return_bar"]
+    assert info["sparsity"]["target"] == int(name[-2:]) / 100
+    assert info["time_vs_dense"] <= 2.0, info["time_measure"]
+
+
+@pytest.mark.parametrize("name", SPARSE)
+def test_sparse_agent_sparsity_is_what_its_card_says(name):
+    from prunerl import metrics
+
+    info = zoo.card(name)["sparsity"]
+    model = prunerl.load_agent(name)
+    assert metrics.layer_sparsity(model) == info["layers"]
+    assert metrics.sparsity(model) == info["measured"] == pytest.approx(info["target"], abs=1e-3)
+
+
+@pytest.mark.parametrize("name", SPARSE)
+def test_sparse_agent_same_in_keras(name, keras):
+    """The dense agents' parity guarantee, on fewer observations to stay affordable; the zeros survive too."""
+    from prunerl import metrics
+
+    obs = real_observations(name, n=300)
+    torch_out = prunerl.load_agent(name, "torch")(obs).detach().numpy()
+    keras_model = prunerl.load_agent(name, "tensorflow")
+    keras_out = np.asarray(keras_model(obs, training=False))
+    np.testing.assert_allclose(keras_out, torch_out, rtol=1e-5, atol=1e-5)
+    # Same greedy action wherever the two best scores differ by more than the tolerance above allows.
+    top2 = np.sort(torch_out, axis=1)[:, -2:]
+    clear = (top2[:, 1] - top2[:, 0]) > 2 * (1e-5 + 1e-5 * np.abs(top2).max(axis=1))
+    assert clear.mean() > 0.8  # the check is not vacuous
+    np.testing.assert_array_equal(keras_out.argmax(1)[clear], torch_out.argmax(1)[clear])
+    assert metrics.sparsity(keras_model) == zoo.card(name)["sparsity"]["measured"]
+
+
+def test_zoo_command_lists_sparse_agents_with_their_sparsity(capsys):
+    from prunerl.cli import main
+
+    assert main(["zoo"]) == 0
+    out = capsys.readouterr().out
+    for name in SPARSE:
+        row = next(line for line in out.splitlines() if f" {name} " in line)
+        assert f"{zoo.card(name)['sparsity']['measured']:.1%}" in row, row
+    assert next(line for line in out.splitlines() if " cartpole-dqn " in line).count("dense") == 1
+
+
+def test_train_refuses_to_overwrite_a_shipped_agent(capsys):
+    from prunerl.cli import main
+
+    before = zoo.sha256(zoo.weight_path("cartpole-dqn-s90"))
+    assert main(["train", "cartpole-dqn-s90"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert zoo.sha256(zoo.weight_path("cartpole-dqn-s90")) == before
+
+
+def test_train_builds_a_sparse_agent_from_its_recipe(tmp_path, capsys):
+    """A short run of the shipped recipe writes a loadable agent at the card's sparsity (not its return)."""
+    from prunerl.cli import main
+
+    main(["train", "acrobot-dqn-s95", "--steps", "1500", "--zoo-dir", str(tmp_path)])
+    info = zoo.card("acrobot-dqn-s95", tmp_path)
+    assert info["sparsity"]["measured"] == pytest.approx(0.95, abs=1e-3) and info["recipe"]["method"] == "finetune"
+    assert "95.0% sparsity" in capsys.readouterr().out
+    assert prunerl.load_agent("acrobot-dqn-s95", zoo_dir=tmp_path) is not None

@@ -15,7 +15,10 @@ from .evaluation import framework_of
 from .metrics import prunable_weights
 
 Masks = dict[str, np.ndarray]
-STRATEGIES = ("random", "layerwise_magnitude", "global_magnitude", "l1_structured")
+STRATEGIES = ("random", "layerwise_magnitude", "global_magnitude", "l1_structured", "erk")
+ALLOCATIONS = ("uniform", "global", "erk")
+# What happens to the first and last prunable tensors: allocated like the others, or kept dense.
+ENDS = ("allocate", "dense_first", "dense_last", "dense_both")
 
 
 def set_prunable_weights(model, weights: dict[str, np.ndarray]) -> None:
@@ -111,10 +114,70 @@ def prune(model, strategy: str, sparsity: float, seed: int = 0) -> Masks:
         masks = magnitude_masks(weights, sparsity, scope="global")
     elif strategy == "l1_structured":
         masks = l1_unit_masks(weights, sparsity)
+    elif strategy == "erk":
+        masks = allocated_masks(weights, sparsity, "erk")
     else:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     apply_masks(model, masks)
     return masks
+
+
+def _dense_names(names: list[str], ends: str) -> set[str]:
+    if ends not in ENDS:
+        raise ValueError(f"ends must be one of {', '.join(ENDS)}, got {ends!r}")
+    first = {names[0]} if ends in ("dense_first", "dense_both") else set()
+    return first | ({names[-1]} if ends in ("dense_last", "dense_both") else set())
+
+
+def layer_densities(shapes: dict[str, tuple], sparsity: float, allocation: str = "erk",
+                    ends: str = "allocate") -> dict[str, float]:
+    """Fraction of each tensor to keep so that the whole network has ``sparsity`` (``allocation`` "uniform" or
+    "erk"; "global" has no fixed densities, see :func:`allocated_masks`).
+
+    "uniform": every allocated tensor gets the same density. "erk" (Evci et al. 2020, Erdos-Renyi-Kernel):
+    density proportional to sum(shape) / prod(shape), so small tensors (a 4-input first layer, a 2-action
+    output layer) stay denser than the wide hidden ones; tensors whose density would exceed 1 are kept
+    dense and the rest rescaled. Tensors named dense by ``ends`` keep everything and the others pay for them.
+    """
+    _check_sparsity(sparsity)
+    names = list(shapes)
+    sizes = {n: int(np.prod(shapes[n])) for n in names}
+    dense = _dense_names(names, ends)
+    budget = (1.0 - sparsity) * sum(sizes.values())
+    if allocation == "uniform":
+        raw = {n: 1.0 for n in names}
+    elif allocation == "erk":
+        raw = {n: sum(shapes[n]) / sizes[n] for n in names}
+    else:
+        raise ValueError(f"allocation must be 'uniform' or 'erk' here, got {allocation!r}")
+    while True:  # a density above 1 is impossible: keep that tensor dense and share out the rest again
+        free = [n for n in names if n not in dense]
+        left = budget - sum(sizes[n] for n in dense)
+        scale = left / sum(raw[n] * sizes[n] for n in free) if free and left > 0 else 0.0
+        over = {n for n in free if raw[n] * scale > 1.0}
+        if not over:
+            return {n: 1.0 if n in dense else raw[n] * scale for n in names}
+        dense |= over
+
+
+def allocated_masks(weights: dict[str, np.ndarray], sparsity: float, allocation: str = "erk",
+                    ends: str = "allocate") -> Masks:
+    """Magnitude masks with the layer-wise budget set by ``allocation`` (one of :data:`ALLOCATIONS`):
+    "global" ranks the allocated tensors pooled, "uniform" and "erk" prune each tensor to its own density
+    (:func:`layer_densities`). ``ends`` (one of :data:`ENDS`) can keep the first/last tensors dense."""
+    if allocation not in ALLOCATIONS:
+        raise ValueError(f"allocation must be one of {', '.join(ALLOCATIONS)}, got {allocation!r}")
+    _check_sparsity(sparsity)
+    names = list(weights)
+    if allocation == "global":
+        dense = _dense_names(names, ends)
+        rest = {n: w for n, w in weights.items() if n not in dense}
+        total = sum(w.size for w in rest.values())
+        inner = min(1.0, sparsity * sum(w.size for w in weights.values()) / total) if total else 0.0
+        masks = magnitude_masks(rest, inner, "global") if rest else {}
+        return {n: masks[n] if n in masks else np.ones(weights[n].shape, bool) for n in names}
+    densities = layer_densities({n: w.shape for n, w in weights.items()}, sparsity, allocation, ends)
+    return {n: _keep_top(np.abs(w).ravel(), 1.0 - densities[n]).reshape(w.shape) for n, w in weights.items()}
 
 
 def polynomial_sparsity(step: int, initial: float, final: float, begin_step: int, end_step: int,

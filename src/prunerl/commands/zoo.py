@@ -13,17 +13,18 @@ def run(args) -> int:
 
     from ..zoo import list_agents
 
-    rows = list_agents()
+    rows = list_agents(sparse=True)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     table = Table(title="prunerl agent zoo (mean greedy return over 20 seeded episodes)")
-    for column in ("agent", "env", "algo", "network", "params", "return", "bar"):
-        table.add_column(column, justify="right" if column in ("params", "return", "bar") else "left",
+    numeric = ("params", "sparsity", "return", "bar")
+    for column in ("agent", "env", "algo", "network", "params", "sparsity", "return", "bar"):
+        table.add_column(column, justify="right" if column in numeric else "left",
                          no_wrap=column in ("agent", "return"))
     for row in rows:
         if row.get("trained") is False:
-            table.add_row(row["name"], row["env_id"], row["algorithm"].upper(), "-", "-", "untrained",
+            table.add_row(row["name"], row["env_id"], row["algorithm"].upper(), "-", "-", "-", "untrained",
                           f"{row['return_bar']:g}")
             continue
         widths = ["x".join(map(str, row["spec"]["obs_shape"]))]
@@ -32,7 +33,9 @@ def run(args) -> int:
         arch = ("CNN " if "conv" in kinds else "MLP ") + "-".join(widths)
         params = sum(layer["out"] * (layer["in"] * layer.get("kernel", 1) ** 2 + 1)
                      for layer in row["spec"]["layers"] if "out" in layer)
-        table.add_row(row["name"], row["env_id"], row["algorithm"].upper(), arch, f"{params:,}",
+        # Sparsity of the prunable weights, as measured on the shipped file (recorded in the card).
+        sparsity = f"{row['sparsity']['measured']:.1%}" if "sparsity" in row else "dense"
+        table.add_row(row["name"], row["env_id"], row["algorithm"].upper(), arch, f"{params:,}", sparsity,
                       f"{row['eval']['mean_return']:.2f}", f"{row['return_bar']:g}")
     console = Console()
     if not console.is_terminal:  # a log or a pipe: do not squeeze the table into 80 columns

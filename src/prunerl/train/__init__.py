@@ -24,9 +24,13 @@ def critic_spec(spec: dict) -> dict:
 
 
 def train_agent(name: str, seed: int | None = None, total_steps: int | None = None, progress: bool = True,
-                zoo_dir=zoo.ZOO_DIR) -> dict:
+                zoo_dir=zoo.ZOO_DIR, time_dense: bool = False) -> dict:
     """Train zoo agent ``name`` from scratch, keep the best evaluated weights, and write its file and card."""
     recipe = zoo.recipe(name)
+    if recipe.pruning:
+        from ..recipes import train_sparse_agent
+
+        return train_sparse_agent(name, seed, total_steps, progress, zoo_dir, time_dense)
     seed = recipe.seed if seed is None else seed
     hparams = dict(recipe.hparams, **({"total_steps": total_steps} if total_steps else {}))
     torch.manual_seed(seed)
@@ -72,7 +76,12 @@ def finetune_settings(env_id: str, steps: int, algorithm: str | None = None,
 
 def optimizer_steps_for(env_id: str, steps: int, algorithm: str | None = None, hparams: dict | None = None) -> int:
     """How many optimizer steps (callback calls) ``finetune`` with these arguments will make."""
-    algorithm, hp = finetune_settings(env_id, steps, algorithm, hparams)
+    return count_optimizer_steps(*finetune_settings(env_id, steps, algorithm, hparams))
+
+
+def count_optimizer_steps(algorithm: str, hp: dict) -> int:
+    """How many optimizer steps (callback calls) a trainer run with settings ``hp`` makes."""
+    steps = hp["total_steps"]
     if algorithm == "dqn":
         hp = {**dqn.DEFAULTS, **hp}
         updates = steps // hp["train_freq"] - min(hp["learning_starts"], steps) // hp["train_freq"]
@@ -83,14 +92,16 @@ def optimizer_steps_for(env_id: str, steps: int, algorithm: str | None = None, h
 
 
 def finetune(model, env_id: str, steps: int, seed: int = 0, callback=None, algorithm: str | None = None,
-             hparams: dict | None = None) -> TrainResult:
+             hparams: dict | None = None, eval_every: int | None = None, select_when=None,
+             progress: bool = False) -> TrainResult:
     """Continue training ``model`` (a torch module or a Keras model) in place on ``env_id``.
 
     ``callback(model, optimizer_step)`` runs after every optimizer step and receives the model in its
     own framework (a Keras model is trained through a PyTorch twin whose weights are copied into it
     before and back out of it after each callback). The algorithm and its settings default to those of
     the zoo agent trained on ``env_id``; a PPO critic starts from that agent's critic. Exploration starts
-    low (a fine-tuned agent already acts well).
+    low (a fine-tuned agent already acts well). With ``eval_every`` (env steps), the model ends with the
+    best weights on validation episodes (seeds 10,000 on) among those where ``select_when()`` held.
     """
     recipe = _recipe_for(env_id)
     algorithm, hp = finetune_settings(env_id, steps, algorithm, hparams)
@@ -115,8 +126,11 @@ def finetune(model, env_id: str, steps: int, seed: int = 0, callback=None, algor
             raise ValueError(f"PPO fine-tuning starts from the critic of a zoo agent; none is trained on {env_id}")
         name = next(n for n, r in zoo.RECIPES.items() if r is recipe)
         critic = nets.build_torch(zoo.card(name)["critic_spec"], zoo.load_weights(name, part="critic"))
+    tracker = Tracker(steps, env_id, eval_every, progress, "fine-tuning", select_when) if eval_every else None
+    if tracker is not None:  # the starting weights are a candidate too: fine-tuning must not lose return
+        tracker.update(0, actor, critic)
     actor.train()
-    result = TRAINERS[algorithm](actor, env_id, seed, hp, callback=hook, critic=critic)
+    result = TRAINERS[algorithm](actor, env_id, seed, hp, callback=hook, critic=critic, tracker=tracker)
     actor.eval()
     if framework == "tensorflow":
         set_weights(model, nets.torch_weights(actor))

@@ -23,11 +23,17 @@ class TrainResult:
 
 
 class Tracker:
-    """Advances a progress bar and, every ``eval_every`` env steps, evaluates a copy of the actor."""
+    """Advances a progress bar and, every ``eval_every`` env steps, evaluates the actor on validation seeds.
+
+    The best evaluated weights are kept; ``select_when()`` (if given) says whether the current weights may be
+    chosen at all (e.g. only once pruning has reached its final sparsity): until it does, nothing is evaluated.
+    """
 
     def __init__(self, total_steps: int, env_id: str | None = None, eval_every: int | None = None,
-                 progress: bool = True, description: str = "training"):
+                 progress: bool = True, description: str = "training", select_when=None,
+                 episodes: int = EVAL_EPISODES):
         self.total, self.env_id, self.eval_every = total_steps, env_id, eval_every
+        self.select_when, self.episodes = select_when, episodes
         self.history: list[dict] = []
         self.best: tuple[float, dict, dict | None] | None = None
         self.progress = None
@@ -40,10 +46,11 @@ class Tracker:
             self.task = self.progress.add_task(description, total=total_steps, note="")
 
     def update(self, step: int, actor: torch.nn.Module, critic: torch.nn.Module | None = None) -> None:
-        if self.eval_every and (step % self.eval_every == 0 or step == self.total):
+        selectable = self.select_when is None or self.select_when()
+        if self.eval_every and selectable and (step % self.eval_every == 0 or step == self.total):
             from ..evaluation import evaluate
 
-            mean = evaluate(actor, self.env_id, EVAL_EPISODES, seed=EVAL_SEED).mean
+            mean = evaluate(actor, self.env_id, self.episodes, seed=EVAL_SEED).mean
             self.history.append({"step": step, "mean_return": mean})
             if self.best is None or mean >= self.best[0]:
                 self.best = (mean, copy.deepcopy(actor.state_dict()), critic and copy.deepcopy(critic.state_dict()))

@@ -2,6 +2,8 @@
 
 Separate actor and critic networks: the actor is the agent that ships and gets pruned; the critic
 exists only for training. ``callback(actor, optimizer_step)`` runs after each minibatch update.
+``vf_warmup`` updates train the critic alone first: after pruning, the critic has not yet seen the pruned
+policy, and policy steps on its stale advantages cost return.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from .common import TrainResult, Tracker
 
 DEFAULTS = dict(total_steps=100_000, num_envs=8, num_steps=128, learning_rate=2.5e-4, anneal_lr=True, gamma=0.99,
                 gae_lambda=0.95, minibatch_size=256, update_epochs=4, clip_coef=0.2, ent_coef=0.01, vf_coef=0.5,
-                max_grad_norm=0.5, eval_every=None)
+                max_grad_norm=0.5, vf_warmup=0, eval_every=None)
 
 
 def train(actor: torch.nn.Module, env_id: str, seed: int, hparams: dict | None = None, callback=None,
@@ -83,7 +85,10 @@ def train(actor: torch.nn.Module, env_id: str, seed: int, hparams: dict | None =
                 adv = (b_adv[mb] - b_adv[mb].mean()) / (b_adv[mb].std() + 1e-8)
                 policy_loss = torch.max(-adv * ratio, -adv * ratio.clamp(1 - hp["clip_coef"], 1 + hp["clip_coef"]))
                 value_loss = 0.5 * (critic(b_obs[mb]).squeeze(1) - b_ret[mb]).pow(2).mean()
-                loss = policy_loss.mean() - hp["ent_coef"] * dist.entropy().mean() + hp["vf_coef"] * value_loss
+                if update < hp["vf_warmup"]:
+                    loss = hp["vf_coef"] * value_loss
+                else:
+                    loss = policy_loss.mean() - hp["ent_coef"] * dist.entropy().mean() + hp["vf_coef"] * value_loss
                 optimizer.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, hp["max_grad_norm"])
