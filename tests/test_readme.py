@@ -31,7 +31,7 @@ def test_committed_run_is_the_current_default_configuration():
     fails here."""
     _, info = compare_docs.load(ROOT)
     assert info["agent"] == cmp.DEFAULT_AGENT and info["framework"] == "torch"
-    assert info["strategies"] == list(cmp.STRATEGIES)
+    assert info["strategies"] == list(cmp.DEFAULT_STRATEGIES)
     assert info["sparsities"] == list(cmp.DEFAULT_SPARSITIES) and info["seeds"] == list(cmp.DEFAULT_SEEDS)
     assert info["episodes"] == cmp.DEFAULT_EPISODES and info["finetune_steps"] == cmp.DEFAULT_FINETUNE_STEPS
     assert info["l1_budget"] == cmp.L1_BUDGETS[0] and len(info["seeds"]) >= 5

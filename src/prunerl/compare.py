@@ -118,6 +118,20 @@ def _gradual(model, run: Run):
     return model, {"finetune_steps": run.finetune_steps}
 
 
+def _stable_finetune(model, run: Run):
+    from .recipes import prune_finetune
+
+    prune_finetune(model, run.env_id, run.sparsity, run.finetune_steps, run.seed)
+    return model, {"finetune_steps": run.finetune_steps}
+
+
+def _shipped_sparse(model, run: Run):
+    from .zoo import card, load_agent
+
+    name = f"{run.agent}-s{round(100 * run.sparsity)}"
+    return load_agent(name, run.framework), {"finetune_steps": 0, "recipe": card(name)["recipe"]["method"]}
+
+
 STRATEGY_TABLE = (
     Strategy("random", _one_shot("random"), False, False, "one-shot, a random fraction of each tensor"),
     Strategy("layerwise_magnitude", _one_shot("layerwise_magnitude"), True, False,
@@ -127,9 +141,17 @@ STRATEGY_TABLE = (
     Strategy("l1_structured", _l1_structured, True, False, "one-shot, hidden units with the smallest L1 norm"),
     Strategy("gradual", _gradual, False, True,
              "global magnitude on Zhu & Gupta's schedule while fine-tuning for --finetune-steps"),
+    Strategy("erk", _one_shot("erk"), True, False, "one-shot magnitude pruning with ERK layer densities"),
+    Strategy("zoo_sparse", _shipped_sparse, True, False,
+             "the shipped sparse agent <agent>-s90/-s95, trained by its card's recipe (pruned during training "
+             "or pruned then fine-tuned, best weights on validation seeds)", levels=(0.9, 0.95)),
+    Strategy("finetune", _stable_finetune, False, True,
+             "ERK one-shot, then the stable fine-tune (prunerl.recipes) for --finetune-steps, best validated weights"),
 )
 REGISTRY = {s.name: s for s in STRATEGY_TABLE}
 STRATEGIES = tuple(REGISTRY)
+# The default run keeps within 3 minutes on 2 cores: `finetune` trains 20 networks and is asked for by name.
+DEFAULT_STRATEGIES = tuple(s for s in STRATEGIES if s != "finetune")
 
 
 def l1_fraction_for(model, sparsity: float) -> float:
@@ -250,7 +272,7 @@ def run_one(agent: str, strategy: str, sparsity: float, seed: int, framework: st
             "seconds": time.perf_counter() - started}
 
 
-def compare(agent: str = DEFAULT_AGENT, framework: str = "torch", strategies: Iterable[str] = STRATEGIES,
+def compare(agent: str = DEFAULT_AGENT, framework: str = "torch", strategies: Iterable[str] = DEFAULT_STRATEGIES,
             sparsities: Iterable[float] = DEFAULT_SPARSITIES, seeds: Iterable[int] = DEFAULT_SEEDS,
             episodes: int = DEFAULT_EPISODES, finetune_steps: int = DEFAULT_FINETUNE_STEPS,
             finetune_oneshot: bool = False, progress: Callable[[dict], None] | None = None,
