@@ -168,7 +168,7 @@ def test_train_refuses_to_overwrite_a_shipped_agent(capsys):
     from prunerl.cli import main
 
     before = zoo.sha256(zoo.weight_path("cartpole-dqn-s90"))
-    assert main(["train", "cartpole-dqn-s90"]) == 2
+    assert main(["train", "cartpole-dqn-s90", "--zoo-dir", str(zoo.ZOO_DIR)]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert zoo.sha256(zoo.weight_path("cartpole-dqn-s90")) == before
 
@@ -182,3 +182,16 @@ def test_train_builds_a_sparse_agent_from_its_recipe(tmp_path, capsys):
     assert info["sparsity"]["measured"] == pytest.approx(0.95, abs=1e-3) and info["recipe"]["method"] == "finetune"
     assert "95.0% sparsity" in capsys.readouterr().out
     assert prunerl.load_agent("acrobot-dqn-s95", zoo_dir=tmp_path) is not None
+
+
+def test_train_defaults_to_a_user_folder_and_never_replaces_a_shipped_agent_that_misses_its_bar(
+        tmp_path, monkeypatch, capsys):
+    from prunerl.cli import main
+
+    monkeypatch.setenv("PRUNERL_ZOO_DIR", str(tmp_path / "mine"))
+    before = zoo.sha256(zoo.weight_path("cartpole-dqn"))
+    assert main(["train", "cartpole-dqn", "--steps", "1500"]) == 1  # 1,500 steps cannot reach the bar
+    assert (tmp_path / "mine" / "cartpole-dqn.npz").exists()
+    assert main(["train", "cartpole-dqn", "--steps", "1500", "--overwrite"]) == 1
+    assert "the shipped agent is unchanged" in capsys.readouterr().err
+    assert zoo.sha256(zoo.weight_path("cartpole-dqn")) == before

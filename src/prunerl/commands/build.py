@@ -1,6 +1,8 @@
 """``prunerl build [ASSIGNMENT ...] [--check]``: generate the nbgrader course, exercises and solutions."""
 from __future__ import annotations
 
+from ._args import existing_dir, positive_int
+
 
 def add_arguments(parser) -> None:
     parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
@@ -8,11 +10,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--check", action="store_true",
                         help="regenerate into a temporary directory and fail naming every stale generated file")
     parser.add_argument("--no-execute", action="store_true", help="do not execute the solution notebooks")
-    parser.add_argument("--jobs", type=int, default=1, help="solution notebooks executed in parallel")
-    parser.add_argument("--root", default=None, help="repository root (default: the prunerl checkout)")
+    parser.add_argument("--jobs", type=positive_int, default=1, help="solution notebooks executed in parallel")
+    parser.add_argument("--root", type=existing_dir, default=None,
+                        help="repository root (default: the prunerl checkout)")
 
 
 def run(args) -> int:
+    import sys
     from pathlib import Path
 
     from rich.console import Console
@@ -22,6 +26,11 @@ def run(args) -> int:
 
     console = Console(stderr=True)
     layout = Layout(Path(args.root).resolve()) if args.root else default_layout()
+    known = layout.assignments()
+    unknown = [a for a in args.assignments if a not in known]
+    if unknown:
+        print(f"prunerl build: no source for {', '.join(unknown)} (have: {', '.join(known)})", file=sys.stderr)
+        return 2
     try:
         if args.check:
             stale = check_stale(layout, args.assignments or None)

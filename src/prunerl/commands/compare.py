@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+from ._args import positive_int
+
 CONFIG = ("agent", "framework", "strategies", "sparsities", "seeds", "episodes", "finetune_steps", "l1_budget")
 
 
@@ -13,13 +15,13 @@ def _split(values: list[str]) -> list[str]:
 
 def add_arguments(parser) -> None:
     from ..compare import (DEFAULT_AGENT, DEFAULT_EPISODES, DEFAULT_FINETUNE_STEPS, DEFAULT_SEEDS,
-                           DEFAULT_SPARSITIES, L1_BUDGETS, STRATEGY_TABLE)
+                           DEFAULT_SPARSITIES, DEFAULT_STRATEGIES, L1_BUDGETS, STRATEGY_TABLE)
 
-    names = [s.name for s in STRATEGY_TABLE]
     parser.add_argument("--agent", default=DEFAULT_AGENT, help=f"zoo agent (default: {DEFAULT_AGENT})")
     parser.add_argument("--framework", default="torch", help="torch or tensorflow (default: torch)")
-    parser.add_argument("--strategies", nargs="+", default=names, metavar="S",
-                        help="strategies (default: all): " + "; ".join(f"{s.name}: {s.about}" for s in STRATEGY_TABLE))
+    parser.add_argument("--strategies", nargs="+", default=list(DEFAULT_STRATEGIES), metavar="S",
+                        help=f"strategies (default: {' '.join(DEFAULT_STRATEGIES)}): "
+                             + "; ".join(f"{s.name}: {s.about}" for s in STRATEGY_TABLE))
     parser.add_argument("--sparsities", nargs="+", default=[str(s) for s in DEFAULT_SPARSITIES], metavar="X",
                         help="nominal sparsities in [0, 1); 0 = the dense agent (default: "
                              f"{' '.join(str(s) for s in DEFAULT_SPARSITIES)})")
@@ -37,7 +39,7 @@ def add_arguments(parser) -> None:
                              "weights as the target sparsity (fair against the other strategies); units: the "
                              "target is the fraction of hidden units (default: %(default)s)")
     parser.add_argument("--out", default="runs/compare", help="output folder (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=1,
+    parser.add_argument("--threads", type=positive_int, default=1,
                         help="torch/TensorFlow CPU threads; these networks are too small to gain from more, and "
                              "one thread per run does not fight other work for the cores (default: %(default)s)")
     parser.add_argument("--write-docs", action="store_true",

@@ -1,27 +1,34 @@
 """``prunerl grade PATH ...``: grade notebooks through nbgrader autograde (see prunerl.grading.grade)."""
 from __future__ import annotations
 
+from ._args import existing_dir, notebook_or_folder, positive_int
+
 
 def add_arguments(parser) -> None:
-    parser.add_argument("paths", nargs="+", metavar="PATH",
+    parser.add_argument("paths", nargs="+", metavar="PATH", type=notebook_or_folder,
                         help="a .ipynb, a jupytext .py, a folder of notebooks, or an nbgrader submitted/ tree")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument("--jobs", type=int, default=1, help="parallel nbgrader processes (default 1)")
+    parser.add_argument("--jobs", type=positive_int, default=1, help="parallel nbgrader processes (default 1)")
     parser.add_argument("--feedback", metavar="DIR", default=None, help="write nbgrader HTML feedback into DIR")
-    parser.add_argument("--timeout", type=int, default=120, help="seconds per cell before it is interrupted")
+    parser.add_argument("--timeout", type=positive_int, default=120, help="seconds per cell before it is interrupted")
     parser.add_argument("--memory", default="4G",
                         help="memory each notebook process may allocate (default 4G)")
     parser.add_argument("--disk", default="1G",
                         help="largest file, and most files in each scratch folder, a notebook may write (default 1G)")
-    parser.add_argument("--cpu", type=int, default=3600, help="CPU seconds per notebook process (default 3600)")
+    parser.add_argument("--cpu", type=positive_int, default=3600,
+                        help="CPU seconds per notebook process (default 3600)")
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="grade without the sandbox: learner code runs with your rights (trusted work only)")
     parser.add_argument("--out", metavar="DIR", default="prunerl-grades",
                         help="results folder: state.json (resume), gradebook.db, autograded notebooks")
-    parser.add_argument("--batch-size", type=int, default=12,
+    parser.add_argument("--batch-size", type=positive_int, default=12,
                         help="notebooks per nbgrader process (state is saved after each batch)")
     parser.add_argument("--fresh", action="store_true", help="grade everything again (ignore state.json)")
-    parser.add_argument("--root", default=None, help="repository root holding autograder/ (default: the checkout)")
+    parser.add_argument("--csv", metavar="FILE", default=None,
+                        help="write per-student, per-assignment scores (student, assignment, score, max_score, flags)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or messages: the summary only (CI)")
+    parser.add_argument("--root", type=existing_dir, default=None,
+                        help="repository root holding autograder/ (default: the checkout)")
 
 
 def run(args) -> int:
@@ -30,10 +37,13 @@ def run(args) -> int:
 
     from rich.console import Console
 
+    from ..grading.classreport import ReportError, verified_results, write_scores
     from ..grading.course import Layout, default_layout
     from ..grading.grade import grade
+    from ..grading.progress import tracker_for
     from ..grading.report import print_summary, to_json
     from ..grading.sandbox import Limits, parse_size
+    from ..grading.submissions import collect
 
     err = Console(stderr=True, soft_wrap=True)
     try:
@@ -41,21 +51,42 @@ def run(args) -> int:
     except ValueError as exc:
         err.print(f"[red]cannot grade[/red]: {exc}", highlight=False)
         return 2
-    if args.timeout <= 0 or args.cpu <= 0 or args.jobs <= 0 or args.batch_size <= 0:
-        err.print("[red]cannot grade[/red]: --timeout, --cpu, --jobs and --batch-size must be positive")
+    if not collect(args.paths):
+        err.print(f"[red]cannot grade[/red]: no notebook (.ipynb or .py) in {' '.join(map(str, args.paths))}",
+                  highlight=False)
         return 2
+    if args.csv and Path(args.csv).is_dir():
+        err.print(f"[red]cannot grade[/red]: --csv {args.csv} is a folder, not a file", highlight=False)
+        return 2
+    tracker = tracker_for(err, args.quiet, live=sys.stdout.isatty() and err.is_terminal)
     layout = Layout(Path(args.root).resolve()) if args.root else default_layout()
     try:
-        summary = grade([Path(p) for p in args.paths], layout, Path(args.out), jobs=args.jobs,
+        summary = grade(args.paths, layout, Path(args.out), jobs=args.jobs,
                         timeout=args.timeout, feedback_dir=Path(args.feedback) if args.feedback else None,
                         resume=not args.fresh, batch_size=args.batch_size,
-                        progress=lambda msg: err.print(f"[dim]{msg}[/dim]", highlight=False),
-                        sandboxed=not args.unsafe_no_sandbox, limits=limits)
+                        progress=(lambda _msg: None) if args.quiet else
+                        lambda msg: err.print(f"[dim]{msg}[/dim]", highlight=False),
+                        sandboxed=not args.unsafe_no_sandbox, limits=limits, tracker=tracker)
     except (FileNotFoundError, RuntimeError) as exc:
         err.print(f"[red]cannot grade[/red]: {exc}", highlight=False)
         return 2
+    if args.csv:  # every verified result of the folder, with this run's (also unreadable notebooks) on top
+        try:
+            kept = verified_results(Path(args.out))
+        except ReportError:  # nothing kept yet (every notebook unreadable): this run's results only
+            kept = []
+        write_scores(Path(args.csv), kept + summary["notebooks"])
     if args.json:
         sys.stdout.write(to_json(summary) + "\n")
     else:
         print_summary(summary)
-    return 0
+    ungraded = [nb for nb in summary["notebooks"] if _ungraded(nb)]
+    for nb in ungraded:
+        reason = nb["flags"][0] if nb.get("flags") else "no assignment matches it"
+        err.print(f"[red]not graded[/red]: {nb['path']}: {reason}", highlight=False)
+    return 1 if ungraded else 0
+
+
+def _ungraded(nb: dict) -> bool:
+    """No assignment matched, or nbgrader could not grade it (every test carries a "not graded" message)."""
+    return not nb["tests"] or all((t["message"] or "").startswith("not graded") for t in nb["tests"])

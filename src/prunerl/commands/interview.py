@@ -6,19 +6,23 @@ import json
 import sys
 from pathlib import Path
 
+from ._args import positive_float, positive_int
+
 PROBLEMS = ("threshold", "structured", "sparsify", "prune-agent", "compare")
 MOCK_LIMIT = 120  # seconds per answer in a mock interview unless --time-limit says otherwise
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--lang", default=None, help="en or zh (default: zh when LANG/LC_ALL starts with zh, else en)")
+    parser.add_argument("--lang", default=None, choices=("en", "zh"),
+                        help="en or zh (default: zh when LANG/LC_ALL starts with zh, else en)")
     parser.add_argument("--history", type=Path, default=None,
                         help="history file (default $PRUNERL_INTERVIEW_HISTORY or ~/.prunerl/interview.json)")
     parser.add_argument("--question", default=None, help="ask this question id (see --list)")
-    parser.add_argument("--count", type=int, default=1, help="questions to practise, due ones first (default 1)")
-    parser.add_argument("--mock", type=int, metavar="N", default=None,
+    parser.add_argument("--count", type=positive_int, default=1,
+                        help="questions to practise, due ones first (default 1)")
+    parser.add_argument("--mock", type=positive_int, metavar="N", default=None,
                         help="mock interview of N questions with a time limit per answer and a summary")
-    parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+    parser.add_argument("--time-limit", type=positive_float, default=None, metavar="SECONDS",
                         help=f"seconds per answer (mock default {MOCK_LIMIT}; coding rounds: the problem's own limit)")
     parser.add_argument("--answers", type=Path, default=None,
                         help="answers file instead of the keyboard: JSON list of question entries, or the .py file "
@@ -28,7 +32,8 @@ def add_arguments(parser) -> None:
                              "no input, no history")
     parser.add_argument("--list", action="store_true", help="list the questions with due dates and retention")
     parser.add_argument("--now", default=None, help="ISO date-time to use as the current time (planning, tests)")
-    parser.add_argument("--coding", default=None, metavar="PROBLEM", help=f"timed coding round: {', '.join(PROBLEMS)}")
+    parser.add_argument("--coding", default=None, metavar="PROBLEM", choices=PROBLEMS,
+                        help=f"timed coding round: {', '.join(PROBLEMS)}")
     parser.add_argument("--workdir", type=Path, default=Path("prunerl-coding"),
                         help="where a coding round writes its scratch file (default ./prunerl-coding)")
     parser.add_argument("--export", choices=("anki", "csv"), default=None, help="export the bank")

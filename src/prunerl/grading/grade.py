@@ -39,6 +39,7 @@ import nbformat
 
 from . import judging, sandbox
 from .course import Layout, file_hash, grade_ids
+from .progress import Tracker, watching
 from .results import cell_message, failure_reason, make_result
 from .state import TAMPERED, load_key, load_state, merge_gradebook, save_state, student_id, tree_mac
 from .submissions import Submission, collect, load, sanitize
@@ -210,14 +211,15 @@ def _limits_or_refuse(sandboxed: bool, limits: sandbox.Limits | None) -> sandbox
 def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: int = 120,
           feedback_dir: Path | None = None, resume: bool = True, batch_size: int = 12,
           progress: Callable[[str], None] = lambda _msg: None, sandboxed: bool = True,
-          limits: sandbox.Limits | None = None) -> dict:
+          limits: sandbox.Limits | None = None, tracker: Tracker | None = None) -> dict:
     """Grade everything under ``paths``; returns ``{"total", "max", "notebooks": [...]}``.
 
     Notebooks go to nbgrader in batches of at most ``batch_size`` (one nbgrader process each, ``jobs`` at a
     time); the state file is updated after every batch, so an interrupted run resumes where it stopped.
     ``sandboxed=False`` runs learner code with the grader's own rights (raises SandboxUnavailable otherwise
-    when this system has no sandbox).
+    when this system has no sandbox). ``tracker`` hears of each notebook as it finishes (``progress``).
     """
+    tracker = tracker or Tracker()
     limits = _limits_or_refuse(sandboxed, limits)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -267,6 +269,8 @@ def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: 
                     state["results"][f"{sub.path}::{sub.student or ''}"] = {
                         "digest": sub.digest, "result": res, "autograded": autograded}
             save_state(state_path, state, key)
+        for index, sub, res, _autograded in done:
+            tracker.graded((f"s{index:05d}", sub.assignment), res)
 
     def finish(batch: list[tuple[int, Submission, object]], raws: dict) -> list:
         done = []
@@ -287,7 +291,8 @@ def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: 
         return done
 
     def work(batch: list[tuple[int, Submission, object]]) -> None:
-        with tempfile.TemporaryDirectory(prefix="prunerl-grade-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="prunerl-grade-") as tmp, \
+                watching(tracker, Path(tmp), [(f"s{i:05d}", s.assignment) for i, s, _nb in batch]):
             t0 = time.time()
             fb = feedback_dir is not None
             try:
@@ -312,6 +317,7 @@ def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: 
         size = max(1, min(batch_size, -(-len(todo) // jobs)))  # full batches, but every process gets work
         batches = [todo[i:i + size] for i in range(0, len(todo), size)]
         _CANCEL.clear()
+        tracker.start(len(todo))
         with ThreadPoolExecutor(jobs) as pool:
             futures = [pool.submit(work, b) for b in batches]
             try:
@@ -324,6 +330,8 @@ def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: 
                 for proc in list(_ACTIVE):
                     _kill_group(proc)
                 raise
+            finally:
+                tracker.close()
     ordered = [results[i] for i in range(len(subs))]
     if ordered:
         merged = {student_id(e["result"]) + "/" + str(e["result"].get("assignment")): e["result"]
