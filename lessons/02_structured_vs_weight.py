@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -13,6 +13,20 @@
 
 # %% [markdown]
 # # Lesson 2 — Structured vs weight (unstructured) pruning
+#
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/prunerl/prunerl/blob/main/lessons/02_structured_vs_weight.ipynb)
+#
+# What the seed blog claims and what the course measured: [the claims page](../docs/claims.md).
+
+# %%
+# On Colab only: install the course (agents, helpers, both frameworks); elsewhere this cell does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "prunerl @ git+https://github.com/prunerl/prunerl"], check=True)
+
 
 # %%
 from prunerl import lessons_support as L
@@ -127,6 +141,11 @@ for ax, fw in zip(axes, ("torch", "keras")):
 axes[0].set_ylabel("speed-up over dense (×)")
 axes[1].legend(fontsize=8)
 L.show(fig, "02_speedup")
+L.record("02_structured_vs_weight", flop_ratio=flop_ratio, weight_pruned_sparsity=target,
+         weight_pruned_flops=metrics.flops(unstructured), dense_flops=metrics.flops(dense),
+         **{f"{kind}_speed_{fw}_batch{b}": lat["dense", fw, b] / lat[name, fw, b] for fw in ("torch", "keras")
+            for b in (1, BIG) for kind, name in (("weight_pruned", "weight-pruned (masked)"),
+                                                  ("shrunk", "structured, shrunk"))})
 
 # %% [markdown]
 # ## Return, before and after a short fine-tune

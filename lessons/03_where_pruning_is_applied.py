@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -13,6 +13,20 @@
 
 # %% [markdown]
 # # Lesson 3 — Where pruning is applied in deep RL: fitting a policy into a device budget
+#
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/prunerl/prunerl/blob/main/lessons/03_where_pruning_is_applied.ipynb)
+#
+# What the seed blog claims and what the course measured: [the claims page](../docs/claims.md).
+
+# %%
+# On Colab only: install the course (agents, helpers, both frameworks); elsewhere this cell does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "prunerl @ git+https://github.com/prunerl/prunerl"], check=True)
+
 
 # %%
 from prunerl import lessons_support as L
@@ -185,6 +199,8 @@ L.md(
     + (", ".join(f"**{k}**" for k in fits) if fits else "**none**")
     + ". One-shot pruning is rarely the deployed model: the next cell fine-tunes the structured candidates."
 )
+L.record("03_where_pruning_is_applied", sparsity=0.9, csr_latency_us=csr["latency µs"],
+         dense_latency_us=table.loc["dense", "latency µs"], csr_macs=csr["MACs"], dense_macs=table.loc["dense", "MACs"])
 
 # %% [markdown]
 # ## Fine-tune the shrunk candidates, then check again
@@ -196,9 +212,10 @@ L.md(
 
 # %%
 FT_STEPS = L.pick(6_000, 400)
+picked_on = {}  # the validation score that picked each kept checkpoint
 for frac in FRACS:
     name = f"{frac:.1%} units, shrunk".replace(".0%", "%")
-    L.finetune_best(struct[frac], ENV, FT_STEPS, chunks=L.pick(6, 2), episodes=L.pick(10, 3))
+    picked_on[name] = max(L.finetune_best(struct[frac], ENV, FT_STEPS, chunks=L.pick(6, 2), episodes=L.pick(10, 3)))
     table.loc[name, "return"] = prunerl.evaluate(struct[frac], ENV, EPISODES).mean
     table.loc[name, "fits return"] = table.loc[name, "return"] >= BAR
     table.loc[name, "FITS"] = bool(table.loc[name, ["fits memory", "fits latency", "fits energy",
@@ -211,6 +228,13 @@ L.md(f"After {FT_STEPS:,} fine-tuning steps (best validation checkpoint): "
      + ". " + ("A shrunk network is the deployable kind: it fits on chip, runs faster than dense with ordinary "
                "kernels and costs a fraction of the energy; the bytes are decided by the cut, the return by the "
                "fine-tune." if fits else "More fine-tuning, or a less aggressive cut, is the next step."))
+optimism = float(sum(picked_on[k] - table.loc[k, "return"] for k in shrunk) / len(shrunk))
+L.md("Why the checkpoint is picked on validation episodes and reported on others: the scores that picked them "
+     "were " + ", ".join(f"{picked_on[k]:.1f}" for k in shrunk) + ", the same checkpoints on fresh evaluation "
+     "episodes return " + ", ".join(f"{table.loc[k, 'return']:.1f}" for k in shrunk) + ". Reporting the score "
+     f"used for the choice would have {'overstated' if optimism > 0 else 'understated'} the return by "
+     f"{abs(optimism):.1f} on average: the best of several noisy scores is biased upwards.")
+L.record("03_where_pruning_is_applied", selection_optimism=optimism, checkpoints_per_candidate=L.pick(6, 2) + 1)
 table[["running KiB", "latency µs", "energy nJ", "return", "FITS"]].round(1)
 
 # %% [markdown]

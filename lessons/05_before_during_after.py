@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -13,6 +13,20 @@
 
 # %% [markdown]
 # # Lesson 5 — Pruning before, during and after training
+#
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/prunerl/prunerl/blob/main/lessons/05_before_during_after.ipynb)
+#
+# What the seed blog claims and what the course measured: [the claims page](../docs/claims.md).
+
+# %%
+# On Colab only: install the course (agents, helpers, both frameworks); elsewhere this cell does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "prunerl @ git+https://github.com/prunerl/prunerl"], check=True)
+
 
 # %%
 from prunerl import lessons_support as L
@@ -40,6 +54,41 @@ L.interview_card(5)
 # zoo's DQN recipe from scratch. A PyTorch path only: `prunerl.finetune` trains a Keras model through a PyTorch
 # twin, so a Keras run gives the same numbers more slowly (the hook below receives the model in its own
 # framework, and `prunerl.pruning` serves both).
+#
+# ## How the course reports returns over seeds
+#
+# One convention for every lesson, exercise and `prunerl compare` (module `prunerl.stats`), after Agarwal et al.
+# (2021), who showed that RL papers with 3–5 runs routinely over-claim:
+#
+# - **seeds are independent**: seed $s$ trains (or prunes) with seed $s$ and is evaluated on its own episodes,
+#   reset seeds $1000s, 1000s+1, \dots$ (`stats.episode_seed(s)`). Its episodes are averaged into *one* number:
+#   they share one network, so they are not independent draws;
+# - **point estimate: the interquartile mean** (IQM, the mean of the middle 50 % of the per-seed values): less
+#   dragged than the mean by one collapsed seed, less wasteful than the median;
+# - **uncertainty: a 95 % percentile-bootstrap interval of the IQM over seeds.** Every resample's IQM lies
+#   between the smallest and largest seed, so the interval stays inside the task's return range ($[0, 500]$ on
+#   CartPole); with few seeds it is wide, as it should be;
+# - per-seed points on every plot, and the number of seeds in its caption.
+#
+# The textbook band $\bar x \pm 1.96\,s/\sqrt n$ fails on both counts with 2–5 seeds: $s$ is itself a noisy
+# estimate, so the right multiplier is Student's $t_{0.975,\,n-1}$, not 1.96, and a band built from a mean and a
+# standard deviation knows nothing about the return range. The next cell computes how far off it is.
+
+# %%
+from scipy.stats import t as student_t
+
+NARROW = {n: float(student_t.ppf(0.975, n - 1) / 1.96) for n in (2, 3, 5)}
+COVER = {n: float(2 * student_t.cdf(1.96, n - 1) - 1) for n in (2, 3, 5)}
+L.md("With $n$ seeds, $\\bar x \\pm 1.96\\,s/\\sqrt n$ is narrower than the exact normal-theory interval by "
+     + ", ".join(f"**{NARROW[n]:.1f}×** at $n = {n}$" for n in NARROW)
+     + "; a nominal 95 % band covers the true mean only "
+     + ", ".join(f"{COVER[n]:.0%} of the time at $n = {n}$" for n in COVER)
+     + " — even if returns were normal, which bounded, bimodal RL returns are not.")
+L.record("05_before_during_after", **{f"normal_band_too_narrow_n{n}": v for n, v in NARROW.items()},
+         **{f"normal_band_coverage_n{n}": v for n, v in COVER.items()})
+
+# %% [markdown]
+# ## Four arms, one budget
 
 # %%
 import time
@@ -48,13 +97,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import prunerl
-from prunerl import metrics, pruning
+from prunerl import metrics, pruning, stats
 from prunerl.train import optimizer_steps_for
 
 AGENT = "cartpole-dqn"
 ENV, SPEC = prunerl.card(AGENT)["env_id"], prunerl.card(AGENT)["spec"]
 STEPS = L.pick(6_000, 1_000)
-SEEDS = L.pick([0, 1, 2], [0])
+SEEDS = L.pick([0, 1, 2, 3, 4], [0, 1])
 EPISODES = L.pick(20, 5)
 FINAL = 0.9
 HP = {"start_eps": 1.0, "learning_starts": min(1_000, max(STEPS // 10, 64))}
@@ -109,7 +158,7 @@ for name, arm in ARMS.items():
         start = time.perf_counter()
         net = arm(seed)
         seconds[name] += time.perf_counter() - start
-        results[name].append(prunerl.evaluate(net, ENV, EPISODES, seed=1000).mean)
+        results[name].append(prunerl.evaluate(net, ENV, EPISODES, seed=stats.episode_seed(seed)).mean)
         print(f"{name:22s} seed {seed}: sparsity {metrics.sparsity(net):.3f}  return {results[name][-1]:6.1f}")
 
 # %%
@@ -117,39 +166,57 @@ fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.4), gridspec_kw={"width_rati
 t = np.arange(TOTAL + 1)
 ax0.plot(t, [pruning.polynomial_sparsity(i, 0.0, FINAL, BEGIN, END) for i in t])
 ax0.set(xlabel="optimizer step", ylabel="target sparsity", title="Zhu & Gupta schedule (cubic)")
+summary = {name: stats.summarize(results[name]) for name in ARMS}
 for i, name in enumerate(ARMS):
-    ax1.scatter([i] * len(results[name]), results[name], color="C0", alpha=0.7)
-    ax1.hlines(np.mean(results[name]), i - 0.3, i + 0.3, color="k")
+    ax1.scatter([i] * len(results[name]), results[name], color="C0", alpha=0.6, label="one seed" if i == 0 else None)
+    sm = summary[name]
+    ax1.errorbar(i + 0.15, sm["iqm"], yerr=[[sm["iqm"] - sm["low"]], [sm["high"] - sm["iqm"]]], fmt="D", color="k",
+                 ms=4, capsize=3, label="IQM, 95 % bootstrap CI" if i == 0 else None)
+low, high = stats.return_range(ENV)
 ax1.set_xticks(range(len(ARMS)), [n.replace(" (", "\n(") for n in ARMS], fontsize=8)
-ax1.set(ylabel=f"return ({EPISODES} episodes)", title=f"{len(SEEDS)} seed(s), {STEPS:,} env steps, {FINAL:.0%} sparse")
+ax1.set(ylabel=f"return ({EPISODES} episodes per seed)", ylim=(low - 0.03 * high, 1.03 * high),
+        title=f"{len(SEEDS)} seeds, {STEPS:,} env steps, {FINAL:.0%} sparse")
+ax1.legend(fontsize=7)
 fig.tight_layout()
 L.show(fig, "05_before_during_after")
 
 # %%
-means = {k: float(np.mean(v)) for k, v in results.items()}
-stds = {k: float(np.std(v)) for k, v in results.items()}
-best = max((k for k in ARMS if k != "dense (no pruning)"), key=means.get)
-lines = [f"- {k}: {means[k]:.1f} ± {stds[k]:.1f} (wall-clock {seconds[k] / len(SEEDS):.1f} s per seed)" for k in ARMS]
-spread = max(stds.values())
-L.md("**What the numbers show** (mean ± std of the per-seed mean return over "
-     f"{len(SEEDS)} seed(s)):\n\n" + "\n".join(lines) + "\n\n"
-     f"The best sparse arm here is **{best}**. "
-     + (f"The gap between arms ({max(means.values()) - min(means.values()):.1f}) is "
-        + ("smaller than" if max(means.values()) - min(means.values()) < 2 * spread else "larger than")
-        + f" twice the largest seed spread ({2 * spread:.1f}), so "
-        + ("these seeds do not separate the methods: a null result at this budget."
-           if max(means.values()) - min(means.values()) < 2 * spread else "the ordering is likely real at this budget.")
-        if len(SEEDS) > 1 else "With one seed nothing can be concluded; run without PRUNERL_FAST for three.")
-     + " The wall-clock per seed is listed for the record (the first arm also pays warm-up); lesson 6 times "
+n = len(SEEDS)
+normal = {k: (np.mean(v) - 1.96 * np.std(v, ddof=1) / np.sqrt(n), np.mean(v) + 1.96 * np.std(v, ddof=1) / np.sqrt(n))
+          for k, v in results.items()}
+lines = [f"- {k}: IQM **{sm['iqm']:.1f}**, 95 % CI [{sm['low']:.1f}, {sm['high']:.1f}]; per seed "
+         + ", ".join(f"{r:.0f}" for r in results[k]) + f" (wall-clock {seconds[k] / n:.1f} s per seed)"
+         for k, sm in summary.items()]
+sparse_arms = [k for k in ARMS if k != "dense (no pruning)"]
+best = max(sparse_arms, key=lambda k: summary[k]["iqm"])
+rest = [k for k in sparse_arms if k != best]
+separated = all(summary[best]["low"] > summary[k]["high"] for k in rest)
+outside = [k for k, (lo, hi) in normal.items() if lo < low or hi > high]
+L.md(f"**What the numbers show** (IQM and 95 % bootstrap interval over {n} seeds, each on its own "
+     f"{EPISODES} episodes):\n\n" + "\n".join(lines) + "\n\n"
+     f"The best sparse arm by IQM is **{best}**; its interval "
+     + ("lies above every other sparse arm's, so the ordering holds at this budget and these seeds."
+        if separated else "overlaps another sparse arm's, so these seeds do not separate the methods: a null "
+        "result at this budget, and a legitimate one to report.")
+     + f" The normal band mean ± 1.96·std/√n would leave the return range [{low:g}, {high:g}] for "
+     + (", ".join(f"*{k}* ({normal[k][0]:.0f} to {normal[k][1]:.0f})" for k in outside) if outside else "no arm here")
+     + ". The wall-clock per seed is listed for the record (the first arm also pays warm-up); lesson 6 times "
      "training properly. None of these arms trains a smaller network: the masks ride on dense tensors, so none "
      "saves training compute.")
+L.record("05_before_during_after", seeds=n, final_sparsity=FINAL, **{f"{k.split()[0]}_iqm": sm["iqm"] for k, sm in summary.items()},
+         **{f"{k.split()[0]}_low": sm["low"] for k, sm in summary.items()},
+         **{f"{k.split()[0]}_high": sm["high"] for k, sm in summary.items()},
+         before_seconds_per_seed=seconds["before (at init)"] / n, dense_seconds_per_seed=seconds["dense (no pruning)"] / n)
 
 # %% [markdown]
 # ## Pitfalls
 #
 # - **Unequal budgets**: fine-tuning steps are environment steps too; give every arm the same total.
 # - **Forgetting to re-apply the mask**: Adam's moment estimates move pruned weights off zero at the next step.
-# - **A single seed**: CartPole DQN returns swing by hundreds between seeds; report spread (Agarwal et al. 2021).
+# - **A single seed**: CartPole DQN returns swing by hundreds between seeds; report the IQM and a bootstrap
+#   interval over independent seeds (Agarwal et al. 2021).
+# - **Seeds that share episodes**: `evaluate(net, env, seed=s)` for $s = 0, 1, 2$ plays episodes $s, s+1, \dots$:
+#   the seeds share all but one episode and the spread shrinks to nothing. Offset them (`stats.episode_seed`).
 # - **Final sparsity is a sensitive hyper-parameter**: what works at 90 % may collapse at 98 %.
 # - **Pruning at init ignores the task**: in RL the data distribution moves with the policy, which makes
 #   data-driven saliency at initialisation (SNIP-style) less reliable than in supervised learning.

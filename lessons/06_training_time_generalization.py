@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -13,6 +13,20 @@
 
 # %% [markdown]
 # # Lesson 6 — Training time and generalization
+#
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/prunerl/prunerl/blob/main/lessons/06_training_time_generalization.ipynb)
+#
+# What the seed blog claims and what the course measured: [the claims page](../docs/claims.md).
+
+# %%
+# On Colab only: install the course (agents, helpers, both frameworks); elsewhere this cell does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "prunerl @ git+https://github.com/prunerl/prunerl"], check=True)
+
 
 # %%
 from prunerl import lessons_support as L
@@ -42,7 +56,7 @@ import numpy as np
 import torch
 
 import prunerl
-from prunerl import metrics, pruning, specs
+from prunerl import metrics, pruning, specs, stats
 
 AGENT = "cartpole-dqn"
 ENV, SPEC = prunerl.card(AGENT)["env_id"], prunerl.card(AGENT)["spec"]
@@ -132,28 +146,56 @@ L.md(
     "selection, replay sampling and Python. Pruning speeds up training only when the network is physically "
     "smaller, and in small RL even then by far less than the FLOP ratio."
 )
+L.record("06_training_time_generalization", masked_sparsity=0.9, masked_update_ratio=update["masked"] / update["dense"],
+         masked_wall_ratio=wall["masked"] / wall["dense"], small_update_speedup=update["dense"] / update["small dense"],
+         small_wall_speedup=wall["dense"] / wall["small dense"], small_flop_ratio=flop_ratio)
 
 # %% [markdown]
 # ## Part 2: does a pruned agent generalise better?
 #
-# Obando-Ceron et al. (2024) found pruned value-based agents *better* with wide Impala-ResNet encoders and no such
-# gain with the small Nature CNN: the effect depends on architecture and algorithm. We test our own case. To
-# separate the effect of pruning from the effect of extra training, we compare
+# The evidence usually quoted for "pruning improves generalisation" in deep RL is not about generalisation:
+# Obando-Ceron et al. (2024) report higher returns of pruned value-based agents on the very Atari games they
+# trained on (in-distribution), and only with wide Impala-ResNet encoders. Generalisation means return on
+# conditions the agent never trained on, so we test that directly. To separate the effect of pruning from the
+# effect of extra training, we compare
 #
 # - the zoo's dense agent,
 # - the dense agent **fine-tuned** for $N$ steps (the control), and
-# - the agent pruned by global magnitude to `SPARSITY` (set below: a level that lesson 1's curve shows one-shot
-#   pruning tolerates) and fine-tuned for the same $N$ steps with the mask held,
+# - the agent pruned by global magnitude to `SPARSITY` and fine-tuned for the same $N$ steps with the mask held,
 #
-# on CartPole variants it never saw: a longer or shorter pole, stronger gravity (set on `env.unwrapped` by
-# `L.perturb`; `L.register_perturbed_envs()` registers them as an env id), and Gaussian observation noise.
-# Evaluation seeds are shared, so the comparison is paired episode by episode.
+# on CartPole variants it never saw: a longer or shorter pole, weaker or stronger gravity (set on
+# `env.unwrapped` by `L.perturb`; `L.register_perturbed_envs()` registers them as an env id), and Gaussian
+# observation noise.
+# Each seed $s$ fine-tunes both agents with seed $s$ and evaluates them on its own episodes
+# (`stats.episode_seed(s)`), the same episodes for both, so the comparison is paired within a seed; the
+# uncertainty is a bootstrap over seeds (lesson 5's convention), not over pooled episodes, which share a network.
+#
+# **Choosing `SPARSITY` without peeking.** Lesson 1's one-shot curve is not monotone (an agent can fail at 50 %
+# and hold at 70 %), so no level is simply "tolerated". We choose the level on **validation episodes** (reset
+# seeds from 10,000, never used for the evaluation below): the highest candidate that keeps at least 90 % of the
+# dense agent's validation return, one-shot. Where a lower candidate fails that bar, the cell says so: the
+# chosen level then reflects these particular weights, not a smooth tolerance.
 
 # %%
 PERTURBED = L.register_perturbed_envs()
-FT_STEPS, EPISODES = L.pick(3_000, 500), L.pick(20, 5)
-SPARSITY = 0.7
-SEEDS = L.pick([0, 1], [0])
+FT_STEPS, EPISODES = L.pick(3_000, 500), L.pick(10, 3)
+SEEDS = L.pick([0, 1, 2, 3, 4], [0, 1])
+CANDIDATES, VALIDATION, VAL_EPISODES = (0.5, 0.6, 0.7, 0.8, 0.9), 10_000, L.pick(40, 5)
+val_dense = prunerl.evaluate(prunerl.load_agent(AGENT), ENV, VAL_EPISODES, seed=VALIDATION).mean
+val = {}
+for c in CANDIDATES:
+    net = prunerl.load_agent(AGENT)
+    pruning.prune(net, "global_magnitude", c)
+    val[c] = prunerl.evaluate(net, ENV, VAL_EPISODES, seed=VALIDATION).mean
+passing = [c for c in CANDIDATES if val[c] >= 0.9 * val_dense]
+SPARSITY = passing[-1] if passing else CANDIDATES[0]
+failing_below = [c for c in CANDIDATES if c < SPARSITY and c not in passing]
+L.md(f"Validation ({VAL_EPISODES} episodes, one-shot): dense {val_dense:.1f}; "
+     + ", ".join(f"{c:.0%}: {val[c]:.1f}" for c in CANDIDATES)
+     + (f". Chosen: **{SPARSITY:.0%}**" if passing else f". No candidate passes; we take the lowest, "
+        f"**{SPARSITY:.0%}**, and let the fine-tune recover it")
+     + (f", although {', '.join(f'{c:.0%}' for c in failing_below)} fail(s) the bar: the one-shot curve is not "
+        "monotone, so this level suits these weights and is no general tolerance." if failing_below else "."))
 SETTINGS = L.pick(
     [{"length": v} for v in (0.25, 0.75, 1.0, 1.5)] + [{"gravity": v} for v in (4.9, 14.7, 19.6)]
     + [{"obs_noise": v} for v in (0.05, 0.1, 0.2)],
@@ -177,51 +219,59 @@ def label(setting):
     return f"{k}={v:g}"
 
 
-returns = {}  # (model, setting) -> per-episode returns, pooled over the model's seeds
+returns = {}  # (model, setting) -> one mean return per seed, each seed on its own episodes
 for name, nets in models.items():
     for setting in [{}] + SETTINGS:
-        returns[name, label(setting) if setting else "nominal"] = np.concatenate(
-            [prunerl.evaluate(n, PERTURBED, EPISODES, seed=0, env_kwargs=setting).returns for n in nets])
+        returns[name, label(setting) if setting else "nominal"] = np.array([
+            prunerl.evaluate(nets[i % len(nets)], PERTURBED, EPISODES, seed=stats.episode_seed(seed),
+                             env_kwargs=setting).mean for i, seed in enumerate(SEEDS)])
 columns = ["nominal"] + [label(s) for s in SETTINGS]
 for name in models:
-    print(f"{name:24s}" + " ".join(f"{c}: {returns[name, c].mean():6.1f}" for c in columns))
+    print(f"{name:24s}" + " ".join(f"{c}: {stats.iqm(returns[name, c]):6.1f}" for c in columns))
 
 # %%
 fig, ax = plt.subplots(figsize=(9, 3.5))
 width = 0.27
 for j, name in enumerate(models):
-    ax.bar(np.arange(len(columns)) + j * width, [returns[name, c].mean() for c in columns], width, label=name)
+    xs = np.arange(len(columns)) + j * width
+    bars = ax.bar(xs, [stats.iqm(returns[name, c]) for c in columns], width, label=name, alpha=0.8)
+    for x, c in zip(xs, columns):
+        ax.scatter([x] * len(SEEDS), returns[name, c], s=6, color="k", alpha=0.5, zorder=3)
+low, high = stats.return_range(ENV)
 ax.set_xticks(np.arange(len(columns)) + width, columns, rotation=30, ha="right", fontsize=8)
-ax.set(ylabel="mean return", title="CartPole variants the agents never trained on")
+ax.set(ylabel="return: IQM over seeds, dots = seeds", ylim=(low, 1.03 * high),
+       title=f"CartPole variants the agents never trained on ({len(SEEDS)} seeds, {EPISODES} episodes each)")
 ax.legend(fontsize=8)
 fig.tight_layout()
 L.show(fig, "06_generalization")
 
 # %%
 P, C = PRUNED, "dense + fine-tune"
-diff = np.concatenate([returns[P, c] - returns[C, c] for c in columns[1:]])
-rng = np.random.default_rng(0)
-boot = np.array([rng.choice(diff, diff.size).mean() for _ in range(2000)])
-lo, hi = np.percentile(boot, [2.5, 97.5])
-wins = sum(returns[P, c].mean() > returns[C, c].mean() for c in columns[1:])
+diff = np.mean([returns[P, c] - returns[C, c] for c in columns[1:]], axis=0)  # one paired difference per seed
+effect = stats.summarize(diff)
+lo, hi = effect["low"], effect["high"]
+wins = sum(stats.iqm(returns[P, c]) > stats.iqm(returns[C, c]) for c in columns[1:])
 verdict = ("pruned agents generalise **better** here" if lo > 0 else "pruned agents generalise **worse** here"
            if hi < 0 else "the interval contains zero: **no detectable effect** of pruning on generalisation — "
            "a null result, and a legitimate one to report")
-recovered = returns[P, "nominal"].mean() >= 0.9 * returns[C, "nominal"].mean()
+nominal = {k: stats.iqm(returns[k, "nominal"]) for k in models}
+recovered = nominal[P] >= 0.9 * nominal[C]
 caveat = ("" if recovered else " **But** the pruned agent is weaker on the nominal task itself, so the perturbed "
           "columns compare a weaker agent, not generalisation: more fine-tuning or less sparsity comes first.")
 L.md(
-    f"**What the numbers show.** Over {len(columns) - 1} perturbed settings × {diff.size // (len(columns) - 1)} "
-    f"paired episodes, the pruned agent's return minus the fine-tuned dense agent's is {diff.mean():+.1f} on "
-    f"average (bootstrap 95 % interval {lo:+.1f} to {hi:+.1f}); the pruned agent has the higher mean in {wins} of "
-    f"{len(columns) - 1} settings. So {verdict}"
+    f"**What the numbers show.** Averaged over {len(columns) - 1} perturbed settings (paired episodes within each "
+    f"seed), the pruned agent's return minus the fine-tuned dense agent's has an IQM over {len(SEEDS)} seeds of "
+    f"{effect['iqm']:+.1f} (95 % bootstrap interval over seeds {lo:+.1f} to {hi:+.1f}); the pruned agent has the "
+    f"higher IQM in {wins} of {len(columns) - 1} settings. So {verdict}"
     + (f", but the average is carried by a few settings (ahead in only {wins} of {len(columns) - 1}): look at "
        "the per-setting bars before generalising, as Hooker et al. warn" if lo > 0 and wins < (len(columns) - 1) / 2
        else "")
-    + f". On the nominal task: zoo {returns['zoo dense', 'nominal'].mean():.1f}, "
-    f"dense + fine-tune {returns[C, 'nominal'].mean():.1f}, pruned + fine-tune {returns[P, 'nominal'].mean():.1f}."
-    + caveat
+    + f". On the nominal task (IQM): zoo {nominal['zoo dense']:.1f}, dense + fine-tune {nominal[C]:.1f}, "
+    f"pruned + fine-tune {nominal[P]:.1f}." + caveat
 )
+L.record("06_training_time_generalization", sparsity=SPARSITY, validation_bar=0.9, seeds=len(SEEDS),
+         generalisation_diff_iqm=effect["iqm"], generalisation_diff_low=lo, generalisation_diff_high=hi, settings_won=wins, settings=len(columns) - 1,
+         nominal_pruned=nominal[P], nominal_control=nominal[C])
 
 # %% [markdown]
 # ## Pitfalls
@@ -233,6 +283,9 @@ L.md(
 # - **Unpaired comparisons**: use the same evaluation seeds for both agents and compare episode by episode.
 # - **Reading a null result as failure**: "no effect at this scale" is the finding; Hooker et al. (2019) show
 #   top-line numbers can also hide losses on rare cases, so look at the worst settings too.
+# - **In-distribution returns as evidence of generalisation**: a higher return on the training task (as in
+#   Obando-Ceron et al. 2024) says nothing about unseen conditions; test on conditions held out from training.
+# - **Choosing the sparsity on the episodes you report**: pick it on validation episodes, as above.
 
 # %%
 L.interview_card(6, follow_ups=True)

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -13,6 +13,20 @@
 
 # %% [markdown]
 # # Lesson 7 — A worked L1-norm case: neurons in an MLP, filters in a CNN
+#
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/prunerl/prunerl/blob/main/lessons/07_l1_norm_case.ipynb)
+#
+# What the seed blog claims and what the course measured: [the claims page](../docs/claims.md).
+
+# %%
+# On Colab only: install the course (agents, helpers, both frameworks); elsewhere this cell does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "prunerl @ git+https://github.com/prunerl/prunerl"], check=True)
+
 
 # %%
 from prunerl import lessons_support as L
@@ -32,6 +46,13 @@ L.interview_card(7)
 # flatten, the block of $H\times W$ features $j\,HW, \dots, (j+1)HW - 1$ of the next dense layer. How much to
 # remove per layer comes from a **sensitivity analysis**: prune one layer at a time at increasing ratios, record
 # the return, and prune the insensitive layers hard. The output layer is never pruned (its units are actions).
+# Nothing in the criterion is optimised: the norms are computed once from the trained weights and sorted. The
+# only optimisation in the recipe is the fine-tuning afterwards.
+#
+# **Validation, not test.** The ratios are a choice, so they are chosen on **validation episodes** (reset seeds
+# from 10,000) and the returns we report come from **evaluation episodes** (reset seeds 0, 1, ...) never used
+# for the choice — as lesson 3 does. Choosing on the episodes you then report makes the report optimistic by
+# construction: the chosen cuts pass the bar on exactly those episodes.
 # Li et al. removed 34 % of VGG-16's and 38 % of ResNet-110's FLOPs on CIFAR-10 this way, with dense kernels.
 #
 # `L.l1_layer_masks(model, {tensor: ratio})` computes the masks (torch and Keras names alike) and `L.shrink`
@@ -46,19 +67,20 @@ import prunerl
 from prunerl import metrics, pruning
 
 L.single_thread()
-EPISODES = L.pick(20, 5)
+EPISODES, VAL_EPISODES, VALIDATION = L.pick(20, 5), L.pick(20, 5), 10_000
 RATIOS = L.pick([0.25, 0.5, 0.75, 0.875, 0.95], [0.5, 0.9])
 
 
+def one_layer(agent, name, r):
+    net = prunerl.load_agent(agent)
+    pruning.apply_masks(net, L.l1_layer_masks(net, {name: r}))
+    return net
+
+
 def sensitivity(agent, env, layers):
-    """Return after L1-pruning one layer at a time (the rest dense)."""
-    out = {}
-    for name in layers:
-        for r in RATIOS:
-            net = prunerl.load_agent(agent)
-            pruning.apply_masks(net, L.l1_layer_masks(net, {name: r}))
-            out[name, r] = prunerl.evaluate(net, env, EPISODES).mean
-    return out
+    """Validation return after L1-pruning one layer at a time (the rest dense)."""
+    return {(name, r): prunerl.evaluate(one_layer(agent, name, r), env, VAL_EPISODES, seed=VALIDATION).mean
+            for name in layers for r in RATIOS}
 
 
 def choose(sens, layers, dense_return, tolerance):
@@ -74,9 +96,10 @@ def choose(sens, layers, dense_return, tolerance):
 MLP, MLP_ENV = "cartpole-dqn", prunerl.card("cartpole-dqn")["env_id"]
 mlp = prunerl.load_agent(MLP)
 mlp_layers = list(metrics.prunable_weights(mlp))[:-1]
-mlp_dense_return = prunerl.evaluate(mlp, MLP_ENV, EPISODES).mean
+mlp_dense_return = prunerl.evaluate(mlp, MLP_ENV, EPISODES).mean  # evaluation episodes: reported only
 mlp_sens = sensitivity(MLP, MLP_ENV, mlp_layers)
-mlp_ratios = choose(mlp_sens, mlp_layers, mlp_dense_return, 0.05)
+mlp_val_dense = prunerl.evaluate(mlp, MLP_ENV, VAL_EPISODES, seed=VALIDATION).mean
+mlp_ratios = choose(mlp_sens, mlp_layers, mlp_val_dense, 0.05)
 print("sensitivity:", {f"{n}@{r}": round(v, 1) for (n, r), v in mlp_sens.items()})
 print("chosen ratios:", mlp_ratios)
 
@@ -89,20 +112,46 @@ cnn = prunerl.load_agent(CNN)
 cnn_layers = list(metrics.prunable_weights(cnn))[:-1]
 cnn_dense_return = prunerl.evaluate(cnn, CNN_ENV, EPISODES).mean
 cnn_sens = sensitivity(CNN, CNN_ENV, cnn_layers)
-cnn_ratios = choose(cnn_sens, cnn_layers, cnn_dense_return, 0.05)
+cnn_val_dense = prunerl.evaluate(cnn, CNN_ENV, VAL_EPISODES, seed=VALIDATION).mean
+cnn_ratios = choose(cnn_sens, cnn_layers, cnn_val_dense, 0.05)
 print("sensitivity:", {f"{n}@{r}": round(v, 3) for (n, r), v in cnn_sens.items()})
 print("chosen ratios:", cnn_ratios)
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-for ax, sens, layers, dense_r, title in ((axes[0], mlp_sens, mlp_layers, mlp_dense_return, MLP),
-                                         (axes[1], cnn_sens, cnn_layers, cnn_dense_return, CNN)):
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+for ax, sens, layers, dense_r, title in ((axes[0], mlp_sens, mlp_layers, mlp_val_dense, MLP),
+                                         (axes[1], cnn_sens, cnn_layers, cnn_val_dense, CNN)):
     for name in layers:
         ax.plot([0] + RATIOS, [dense_r] + [sens[name, r] for r in RATIOS], "o-", label=f"only {name}")
-    ax.set(xlabel="fraction of units / filters removed (L1)", ylabel="return", title=f"{title}: per-layer sensitivity")
+    ax.set(xlabel="fraction of units / filters removed (L1)", ylabel=f"validation return ({VAL_EPISODES} episodes)",
+           title=f"{title}: per-layer sensitivity")
     ax.legend(fontsize=8)
 fig.tight_layout()
+fig.text(0.01, -0.03, f"Validation episodes only (reset seeds from {VALIDATION:,}). One evaluation per point: the L1 "
+         "mask is deterministic, so there are no seeds to spread; the spread across ratios is episode noise.",
+         fontsize=7)
 L.show(fig, "07_sensitivity")
+
+# %% [markdown]
+# ## The cost of choosing on the test episodes
+#
+# Each chosen one-layer cut keeps at least 95 % of the dense validation return by construction. On the
+# evaluation episodes, which played no part in the choice, the same cuts keep:
+
+# %%
+held_out = {}
+for agent, env, ratios, dense_r in ((MLP, MLP_ENV, mlp_ratios, mlp_dense_return),
+                                    (CNN, CNN_ENV, cnn_ratios, cnn_dense_return)):
+    for name, r in ratios.items():
+        if r > 0:
+            held_out[agent, name, r] = prunerl.evaluate(one_layer(agent, name, r), env, EPISODES).mean / dense_r
+worst = min(held_out, key=held_out.get) if held_out else None
+L.md(", ".join(f"`{a}` {n} at {r:.0%}: **{k:.0%}**" for (a, n, r), k in held_out.items())
+     + " of the dense return on evaluation episodes. "
+     + (f"The worst, {held_out[worst]:.0%}, is what selecting and reporting on the same episodes would have hidden."
+        if worst and held_out[worst] < 0.95 else "Here the choice holds up on fresh episodes; it need not.")
+     if held_out else "No layer could be cut on validation at the 95 % bar.")
+L.record("07_l1_norm_case", bar=0.95, **({"held_out_worst_kept": held_out[worst]} if worst else {}))
 
 # %% [markdown]
 # ## Prune with the chosen ratios, shrink, fine-tune, measure
@@ -180,11 +229,17 @@ for agent, r in report.items():
         notes.append(f"in `{agent}` fine-tuning *lowered* the return ({r['one-shot']:.2f} → {r['fine-tuned']:.2f}): "
                      "RL fine-tuning is not monotone (new data, moving targets), so evaluate and keep the best "
                      "checkpoint.")
-L.md("**What the numbers show.** Chosen ratios (largest one-layer ratio keeping 95 % of the dense return): "
+L.md("**What the numbers show.** Chosen ratios (largest one-layer ratio keeping 95 % of the dense validation "
+     "return): "
      f"MLP {mlp_ratios}, CNN {cnn_ratios}.\n\n" + "\n".join(lines) + "\n\n"
      + (" ".join(n[0].upper() + n[1:] for n in notes) + " " if notes else "")
      + "The layers differ in sensitivity: the layer that tolerated the largest cut was "
      f"`{most['MLP'][0]}` in the MLP and `{most['CNN'][0]}` in the CNN.")
+for agent, r in report.items():
+    L.record("07_l1_norm_case", **{f"{agent.split('-')[0]}_{k}": v for k, v in (
+        ("dense_return", r["dense return"]), ("one_shot", r["one-shot"]), ("fine_tuned", r["fine-tuned"]),
+        ("param_cut", 1 - r["params"][1] / r["params"][0]), ("flop_ratio", r["flops"][0] / r["flops"][1]),
+        ("latency_speedup", r["latency"][0] / r["latency"][1]))})
 
 # %% [markdown]
 # ## The same in Keras
@@ -219,6 +274,8 @@ L.md(f"Keras ratios {kratios}; shrunk Keras kernels "
 # - **Trusting per-layer tolerances jointly**: sensitivities are measured one layer at a time; combined pruning
 #   compounds — fine-tune, or prune iteratively.
 # - **Reporting the FLOP ratio as a speed-up**: measure it; at batch 1 on these small nets it is far less.
+# - **Choosing ratios on the episodes you report** (the seed blog tunes "on the test set"): the report is then
+#   optimistic by construction; choose on validation episodes.
 
 # %%
 L.interview_card(7, follow_ups=True)

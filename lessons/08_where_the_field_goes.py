@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -13,6 +13,20 @@
 
 # %% [markdown]
 # # Lesson 8 — Where the field goes: tickets, dynamic sparsity, dormant neurons
+#
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/prunerl/prunerl/blob/main/lessons/08_where_the_field_goes.ipynb)
+#
+# What the seed blog claims and what the course measured: [the claims page](../docs/claims.md).
+
+# %%
+# On Colab only: install the course (agents, helpers, both frameworks); elsewhere this cell does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "prunerl @ git+https://github.com/prunerl/prunerl"], check=True)
+
 
 # %%
 from prunerl import lessons_support as L
@@ -31,8 +45,9 @@ L.interview_card(8)
 #
 # **Dynamic sparse training** keeps the parameter count fixed while the connections move. Every $\Delta T$ steps
 # a fraction $\zeta_t$ of active weights with the smallest $|w|$ is dropped and as many inactive ones are grown:
-# at random in SET (Mocanu et al. 2018), where the dense gradient $|\partial\mathcal{L}/\partial w|$ is largest
-# in RigL (Evci et al. 2020). Graesser et al. (2022) benchmarked both in DRL.
+# at random positions with random initial values in SET (Mocanu et al. 2018); where the dense gradient
+# $|\partial\mathcal{L}/\partial w|$ is largest, starting at zero, in RigL (Evci et al. 2020). Graesser et al.
+# (2022) benchmarked both in DRL.
 #
 # **Dormant neurons.** Sokar et al. (2023) call unit $i$ of layer $\ell$ $\tau$-dormant when
 #
@@ -40,10 +55,13 @@ L.interview_card(8)
 #
 # found that their fraction grows during RL training (a loss of plasticity), and recycled them (ReDo).
 #
-# **Pruning as a scaling tool.** Obando-Ceron et al. (2024): gradual magnitude pruning to 95 % raised the returns
-# of DQN-family agents with wide Impala-ResNet encoders (about +50 % over dense), with fewer dormant neurons and
-# higher effective rank — but not with the small Nature CNN. Ma et al. (2025) report one-shot random static
-# sparsity helping DRL networks scale. The direction: sparsity for plasticity and scaling, not only compression.
+# **Pruning as a scaling tool.** Graesser et al. (2022) found that sparse DRL agents can beat dense ones of the
+# same size — by about 50 % in some settings — while the gain did not appear with the small Nature CNN (Obando-Ceron
+# et al.'s introduction credits both observations to them). Obando-Ceron et al. (2024) turned this into a scaling
+# result: gradual magnitude pruning to high sparsity raised the returns of DQN-family agents with wide
+# Impala-ResNet encoders, using a small fraction of the parameters, with fewer dormant neurons and higher effective
+# rank. Ma et al. (2025) report one-shot random static sparsity helping DRL networks scale. The direction: sparsity
+# for plasticity and scaling, not only compression.
 #
 # Three small demos on our agents follow. Dynamic sparse training needs the dense gradient, which the fine-tuning
 # hook sees only in PyTorch (a Keras model is trained through a PyTorch twin), so that demo is PyTorch-only; the
@@ -119,8 +137,10 @@ L.md(
 # ## Demo 2: static mask vs SET vs RigL, recovering an 80 %-sparse agent
 #
 # Start from the one-shot 80 %-pruned agent and fine-tune it three ways with the same budget: mask fixed; SET
-# (drop smallest, regrow random); RigL (drop smallest, regrow largest gradient). Grown weights start at zero.
-# (so the measured fraction of zeros can sit slightly above the target right after an update).
+# (drop smallest, grow at random positions with random values drawn from the layer's initial distribution,
+# PyTorch's $U(-1/\sqrt{\text{fan-in}}, 1/\sqrt{\text{fan-in}})$, as Mocanu et al. initialise new connections);
+# RigL (drop smallest, grow where the dense gradient is largest, starting at zero as Evci et al. do, so RigL's
+# measured fraction of zeros can sit slightly above the target right after an update).
 # $\zeta_t = 0.3\,(1 - t/T)$, updates every $\Delta T$ optimizer steps during the first 75 % of training.
 
 # %%
@@ -152,8 +172,9 @@ def dst_hook(masks, regrow, seed=0):
                     grow = off[np.argsort(-g[off], kind="stable")[:n]]
                 active[drop], active[grow] = False, True
                 masks[name] = active.reshape(mask.shape)
+                bound = 1 / np.sqrt(p.shape[1]) if regrow == "set" else 0.0  # SET: random values; RigL: zero
                 with torch.no_grad():
-                    p.view(-1)[torch.as_tensor(grow)] = 0.0
+                    p.view(-1)[torch.as_tensor(grow)] = torch.as_tensor(rng.uniform(-bound, bound, n), dtype=p.dtype)
         pruning.apply_masks(net, masks)
     return hook
 
@@ -204,10 +225,10 @@ for k, v in lottery.items():
 fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.2))
 ax0.bar(list(dst), [v[0] for v in dst.values()], color=["C7", "C1", "C2"])
 ax0.axhline(rets["dense"], color="k", ls="--", lw=1, label="dense agent")
-ax0.set(ylabel="return", title=f"{SPARSITY:.0%} sparse, {FT_STEPS:,} fine-tuning steps")
+ax0.set(ylabel=f"return ({EPISODES} episodes)", title=f"{SPARSITY:.0%} sparse, {FT_STEPS:,} fine-tuning steps, 1 seed")
 ax0.legend(fontsize=8)
 ax1.bar([k.replace(", ", ",\n") for k in lottery], list(lottery.values()), color=["C0", "C3", "C7"])
-ax1.set(ylabel="return", title=f"80 % ticket, {STEPS:,} env steps, k = {K}")
+ax1.set(ylabel=f"return ({EPISODES} episodes)", title=f"80 % ticket, {STEPS:,} env steps, k = {K}, 1 seed")
 ax1.tick_params(axis="x", labelsize=8)
 fig.tight_layout()
 L.show(fig, "08_dst_lottery")
@@ -236,8 +257,8 @@ L.md(
 # - **RigL's gradient** must be the *dense* gradient (pruned positions included); a masked-gradient
 #   implementation never grows anything useful.
 # - **Dormancy depends on τ and on the states**: measure on states the agent visits, and report τ.
-# - **Transferring Obando-Ceron et al.** to small networks: the gain was architecture-dependent (none with the
-#   Nature CNN).
+# - **Transferring the sparse-beats-dense results** to small networks: the gain was architecture-dependent
+#   (Graesser et al. saw none with the Nature CNN; Obando-Ceron et al.'s gains are with wide encoders).
 
 # %%
 L.interview_card(8, follow_ups=True)

@@ -18,7 +18,8 @@ def test_eight_lessons():
 @pytest.mark.slow
 @pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
 def test_lesson_executes_in_fast_mode(path, tmp_path):
-    nb, _ = L.execute_lesson(path, fast=True, figures_dir=tmp_path)  # raises CellExecutionError on any error
+    record = tmp_path / "numbers.json"
+    nb, _ = L.execute_lesson(path, fast=True, figures_dir=tmp_path, record_to=record)  # raises on any error
     assert L.notebook_images(nb) >= 1
     assert list(tmp_path.glob("*.png")), "the lesson saved no figure"
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
@@ -32,6 +33,17 @@ def test_lesson_executes_in_fast_mode(path, tmp_path):
     shown = "".join(o.get("data", {}).get("text/markdown", "") for c in nb.cells if c.cell_type == "code"
                     for o in c.get("outputs", []))
     assert answer[:60] in shown
+    # every number docs/claims.md quotes from this lesson is one the lesson records (in fast mode too)
+    import re
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "claims.md").read_text()
+    keys = set(re.findall(rf"<!--\s*{path.name[:2]}:(\w+)\s*-->", page))
+    if keys:
+        import json
+
+        entry = json.loads(record.read_text())[path.stem]
+        assert entry["mode"] == "fast" and entry["fingerprint"] == L.lesson_fingerprint(path)
+        assert keys <= set(entry["numbers"]), f"not recorded: {sorted(keys - set(entry['numbers']))}"
 
 
 def test_shrink_folds_constant_units_into_next_bias():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -68,7 +69,7 @@ def interview_card(lesson: int, follow_ups: bool = False) -> None:
     lines = ["**Follow-up questions an interviewer asks, with answers.**", ""]
     for item in q["follow_ups"]:
         lines += [f"- *{item['q']}* — {item['a']}"]
-    lines += ["", "**Rubric (score yourself 0–3):** " + "; ".join(q["rubric"])]
+    lines += ["", "**Rubric (tick each point your answer made):** " + "; ".join(q["rubric"])]
     md("\n".join(lines))
 
 
@@ -314,13 +315,79 @@ def l1_layer_masks(model, ratios: dict[str, float]) -> dict[str, np.ndarray]:
     return masks
 
 
+# ------------------------------------------------------------------------- measured numbers for the claims page
+RECORD_VAR = "PRUNERL_RECORD"
+LESSONS_DIR = Path(__file__).resolve().parents[2] / "lessons"
+_recorded: set[str] = set()
+
+
+def lesson_fingerprint(path) -> str:
+    """SHA-256 of a lesson's code cells from the first one using ``lessons_support`` on: what produces its
+    numbers. Markdown and any set-up cell above that one (e.g. an install cell) do not count."""
+    import hashlib
+
+    import jupytext
+
+    code = [c.source for c in jupytext.read(path).cells if c.cell_type == "code"]
+    start = next((i for i, src in enumerate(code) if "lessons_support" in src), 0)
+    return hashlib.sha256("\n# %%\n".join(code[start:]).encode()).hexdigest()
+
+
+def record(lesson: str, **numbers: float) -> None:
+    """Store numbers a lesson measured under ``lesson`` (its file stem) in the JSON file named by
+    ``$PRUNERL_RECORD``, with the mode and the lesson's fingerprint; a no-op when the variable is unset.
+
+    docs/claims.md quotes these numbers and a test checks the page against the file, so a claim's number always
+    comes from a run of the lesson's current code. The first call in a process replaces the lesson's entry."""
+    import json
+
+    out = os.environ.get(RECORD_VAR)
+    if not out:
+        return
+    out = Path(out)
+    data = json.loads(out.read_text()) if out.exists() else {}
+    if lesson not in _recorded:
+        source = LESSONS_DIR / f"{lesson}.py"
+        data[lesson] = {"mode": "fast" if FAST else "full", "numbers": {},
+                        "fingerprint": lesson_fingerprint(source) if source.exists() else None}
+        _recorded.add(lesson)
+    data[lesson]["numbers"].update({k: float(v) for k, v in numbers.items()})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+# A number a page quotes from a lesson: "1.33×<!-- 06:masked_update_ratio -->" (a "%" after it: a fraction × 100).
+QUOTED = (r"(?P<num>[-−]?\d[\d,]*(?:\.\d+)?)(?P<pct>\s?%)?(?P<x>×?)(?P<b>(?:\*\*)?)"
+          r"<!--\s*(?P<lesson>\d\d):(?P<key>\w+)\s*-->")
+
+
+def refresh_quoted_numbers(page, numbers) -> None:
+    """Rewrite every number ``page`` (e.g. docs/claims.md) quotes from a lesson with the value recorded in the
+    ``numbers`` JSON file (see :func:`record`), keeping the number of decimals the page shows."""
+    import json
+    import re
+
+    page, data = Path(page), json.loads(Path(numbers).read_text())
+    stems = {p.name[:2]: p.stem for p in LESSONS_DIR.glob("0*_*.py")}
+
+    def fill(m):
+        value = data[stems[m["lesson"]]]["numbers"][m["key"]] * (100 if m["pct"] else 1)
+        shown = m["num"].replace(",", "").replace("−", "-")
+        decimals = len(shown.split(".")[1]) if "." in shown else 0
+        text = f"{abs(value):,.0f}" if decimals == 0 else f"{abs(value):.{decimals}f}"
+        sign = "−" if float(f"{value:.{decimals}f}") < 0 else ""
+        return f"{sign}{text}{m['pct'] or ''}{m['x']}{m['b']}<!-- {m['lesson']}:{m['key']} -->"
+
+    page.write_text(re.sub(QUOTED, fill, page.read_text()))
+
+
 # ---------------------------------------------------------------------------------------- running lessons
-def execute_lesson(path, fast: bool = True, timeout: int = 900, figures_dir=None):
+def execute_lesson(path, fast: bool = True, timeout: int = 900, figures_dir=None, record_to=None):
     """Execute a jupytext lesson headless (jupytext -> nbclient); returns ``(notebook, seconds)``.
+    ``record_to``: a JSON file the lesson's :func:`record` calls write to.
 
     Raises ``nbclient.exceptions.CellExecutionError`` on the first failing cell."""
     import time
-    from pathlib import Path
 
     import jupytext
     from nbclient import NotebookClient
@@ -331,6 +398,8 @@ def execute_lesson(path, fast: bool = True, timeout: int = 900, figures_dir=None
            "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     if figures_dir is not None:
         env["PRUNERL_FIGURES"] = str(figures_dir)
+    if record_to is not None:
+        env[RECORD_VAR] = str(Path(record_to).resolve())  # the kernel runs in the lesson's folder
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:

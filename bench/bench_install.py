@@ -1,0 +1,41 @@
+"""Measure the README's set-up: a fresh venv, `pip install -e . -c constraints/linux-cpu.txt` (and the dev and site
+extras on top), wall time and disk size. Writes bench/install.json, which the README's numbers are checked against.
+
+    python bench/bench_install.py            # about two minutes and 3+ GB of scratch disk
+"""
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def du_gb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink()) / 1e9
+
+
+def main() -> int:
+    out = {"date": date.today().isoformat(), "python": platform.python_version(), "machine": platform.machine()}
+    with tempfile.TemporaryDirectory() as tmp:
+        venv = Path(tmp) / "venv"
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(venv / "bin" / "pip"), "install", "-q", "--no-cache-dir"]
+        for key, target in (("main", "."), ("dev_site", ".[dev,site]")):
+            start = time.perf_counter()
+            subprocess.run(pip + ["-e", target, "-c", "constraints/linux-cpu.txt"], check=True, cwd=ROOT)
+            out[f"{key}_seconds"] = round(time.perf_counter() - start)
+            out[f"{key}_venv_gb"] = round(du_gb(venv), 1)
+            print(key, out[f"{key}_seconds"], "s", out[f"{key}_venv_gb"], "GB", flush=True)
+    (ROOT / "bench" / "install.json").write_text(json.dumps(out, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
