@@ -15,7 +15,7 @@ import time
 
 import benchlib
 
-SCRIPTS = ["storage", "sparse_matmul", "latency", "pruning_quality", "grading", "lessons"]
+SCRIPTS = ["storage", "sparse_matmul", "latency", "pruning_quality", "oneshot_sweep", "grading", "lessons"]
 
 
 def main(argv=None) -> int:

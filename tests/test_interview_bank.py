@@ -58,7 +58,7 @@ def test_issue_9_corrections():
         assert wrong not in every_answer, wrong
     first = _answers(bank["what-is-pruning"])
     assert "99.6 %" in first and "layer-wise kept more return at 50 %" in first
-    assert "0.57" in first and "0.16" in first and "during the whole training run" in first
+    assert "0.72" in first and "0.15" in first and "during the whole training run" in first
     assert "2 of 24" in _answers(bank["structured-vs-unstructured"])
     assert "data batch" in bank["before-during-after"]["answer"]["en"]
     assert "in-distribution" in bank["training-time-generalization"]["answer"]["en"]

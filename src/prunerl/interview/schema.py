@@ -1,12 +1,14 @@
 """Validation of the question bank: structure, both languages, lesson references, and every number it quotes.
 
 A question may carry ``checks``: each one ties a number in its text to where it comes from, either a committed
-artefact (``artefact`` path + ``pattern`` with one group, or ``key`` into a JSON file) or arithmetic (``expr``).
+artefact (``artefact`` path + ``pattern`` with one group, ``key`` into a JSON file, or ``row`` + ``column`` of a
+CSV file: the one row whose cells equal ``row``) or arithmetic (``expr``).
 The check passes when the artefact yields ``value`` and ``value`` appears in the question's text in both languages.
 """
 from __future__ import annotations
 
 import ast
+import csv
 import json
 import re
 from pathlib import Path
@@ -98,6 +100,11 @@ def measured(check: dict, root: Path = ROOT) -> str:
         for part in check["key"].split("."):
             value = value[part]
         return check["format"].format(value)
+    if "row" in check:
+        rows = [r for r in csv.DictReader(text.splitlines()) if all(r.get(k) == v for k, v in check["row"].items())]
+        if len(rows) != 1:
+            raise LookupError(f"{len(rows)} rows of {check['artefact']} match {check['row']}")
+        return check["format"].format(float(rows[0][check["column"]]))
     match = re.search(check["pattern"], text, flags=re.M)
     if not match:
         raise LookupError(f"pattern {check['pattern']!r} not found in {check['artefact']}")
