@@ -9,7 +9,7 @@ autograde, private course copies), with resume off.
    checker: nbgrader's own verdicts, what grading cost before them). The ratio is the overhead.
 2. Learners per minute with ``--jobs 2``, sandboxed (``--learners 0`` skips it).
 
-    python bench/bench_grading.py                      # 1 repeat, then 4 learners with --jobs 2
+    python bench/bench_grading.py                      # 2 interleaved repeats, then 4 learners with --jobs 2
     python bench/bench_grading.py --repeats 2 --learners 0
 """
 from __future__ import annotations
@@ -68,7 +68,7 @@ def timed_run(layout, learners: int, jobs: int, timeout: int, protected: bool = 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=1, help="interleaved pairs of runs (default 1)")
+    parser.add_argument("--repeats", type=int, default=2, help="interleaved pairs of runs (default 2)")
     parser.add_argument("--learners", type=int, default=4, help="learners in the parallel run (default 4, 0: skip)")
     parser.add_argument("--jobs", type=int, default=2, help="nbgrader processes in the parallel run (default 2)")
     parser.add_argument("--timeout", type=int, default=300, help="per-cell timeout in seconds")

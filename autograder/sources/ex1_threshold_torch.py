@@ -20,9 +20,19 @@
 # 1. `threshold_prune(model, threshold)` — zero every weight with |w| <= threshold, in place;
 # 2. `global_threshold(model, sparsity)` — find the threshold that prunes a given fraction of all weights.
 #
-# Run the first cell before anything else. The test cells below each exercise are graded; some checks are
+# Run the first two code cells before anything else (the first installs the course on Colab only). The test cells below each exercise are graded; some checks are
 # hidden and run on real zoo agents, so make your code follow the contract exactly, not just the visible tests.
 # Check your work before you submit with `prunerl check exercises/ex1_threshold_torch.ipynb`.
+
+# %% nbgrader={"grade": false, "grade_id": "colab_install", "locked": true, "schema_version": 3, "solution": false}
+# On Colab only: install the course (agents, helpers, both frameworks); elsewhere this cell does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "prunerl @ git+https://github.com/prunerl/prunerl"], check=True)
+
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
 import copy
@@ -31,7 +41,7 @@ import numpy as np
 import torch
 
 import prunerl
-from prunerl.grading import checks  # the grader's checks (keep this cell first and unchanged)
+from prunerl.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
 
 checks.setup("torch")
 agent = prunerl.load_agent("cartpole-dqn")  # an nn.Sequential: Linear(4, 256), ReLU, Linear(256, 256), ReLU, Linear(256, 2)

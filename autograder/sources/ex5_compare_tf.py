@@ -27,6 +27,16 @@
 #
 # Check your work before you submit with `prunerl check exercises/ex5_compare_tf.ipynb`.
 
+# %% nbgrader={"grade": false, "grade_id": "colab_install", "locked": true, "schema_version": 3, "solution": false}
+# On Colab only: install the course (agents, helpers, both frameworks); elsewhere this cell does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "prunerl @ git+https://github.com/prunerl/prunerl"], check=True)
+
+
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
 import matplotlib.pyplot as plt
 import numpy as np
@@ -35,7 +45,7 @@ import pandas as pd
 import prunerl
 import prunerl.stats
 import prunerl.train  # noqa: F401  (prunerl.finetune — Keras models train through a PyTorch twin —, optimizer_steps_for)
-from prunerl.grading import checks  # the grader's checks (keep this cell first and unchanged)
+from prunerl.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
 
 checks.setup("tensorflow")
 agent = prunerl.load_agent("cartpole-dqn", framework="tensorflow")

@@ -27,6 +27,16 @@
 #
 # Check your work before you submit with `prunerl check exercises/ex5_compare_torch.ipynb`.
 
+# %% nbgrader={"grade": false, "grade_id": "colab_install", "locked": true, "schema_version": 3, "solution": false}
+# On Colab only: install the course (agents, helpers, both frameworks); elsewhere this cell does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "prunerl @ git+https://github.com/prunerl/prunerl"], check=True)
+
+
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
 import copy
 
@@ -38,7 +48,7 @@ import torch
 import prunerl
 import prunerl.stats
 import prunerl.train  # noqa: F401  (prunerl.finetune, prunerl.train.optimizer_steps_for)
-from prunerl.grading import checks  # the grader's checks (keep this cell first and unchanged)
+from prunerl.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
 
 checks.setup("torch")
 agent = prunerl.load_agent("cartpole-dqn")

@@ -34,7 +34,7 @@ def run(args) -> int:
     from ..site import REPOSITORY
     from ..site.notebooks import execute, lesson_sources, stale_lessons
 
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)  # a message is one line, whatever the width
     root = _root(args.root)
     if root is None or not (root / "lessons").is_dir():
         err.print("[red]cannot build the site[/red]: no lessons/ folder here; run it in a prunerl checkout or "
