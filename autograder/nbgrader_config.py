@@ -19,7 +19,7 @@ c.Execute.interrupt_on_timeout = True
 # nbgrader zeroes a graded cell that writes anything to stderr (nbgrader/utils.py), so noise must stay out
 # of cell outputs: with fd capture off, C-level log lines (TensorFlow, CUDA probes) go to the kernel's own stderr;
 # Python warnings (e.g. NumPy 2's DeprecationWarning on np.array(keras_variable)) are ignored in the kernel.
-# Keep equal to prunerl.grading.course.KERNEL_ARGS (build and `prunerl check` run notebooks the same way).
+# Keep equal to prunerl.course.grading.layout.KERNEL_ARGS (build and `prunerl check` run notebooks the same way).
 c.Execute.extra_arguments = [
     "--IPKernelApp.capture_fd_output=False",
     "--InteractiveShellApp.exec_lines=import warnings; warnings.simplefilter('ignore')",
@@ -34,6 +34,6 @@ c.CourseDirectory.ignore = [
 ]
 
 # Per-course secret of the hidden checks: which thresholds, sparsities, layers and observation seeds they use is
-# drawn from it (prunerl.grading.checker.params), so reading the open course does not give a check's inputs.
+# drawn from it (prunerl.course.grading.checker.params), so reading the open course does not give a check's inputs.
 # Set your own before grading; the grader reads this line without executing the file.
 c.PrunerlChecks.secret = "prunerl-open-course: replace me with your course's own secret"

@@ -1,7 +1,7 @@
 """Grading throughput and what the sandbox and the out-of-process checker cost.
 
 A "full submission" is one learner's notebooks for every built assignment (the reference solutions, so every
-test cell runs to the end: the slow case). Everything goes through ``prunerl.grading.grade`` (real nbgrader
+test cell runs to the end: the slow case). Everything goes through ``prunerl.course.grading.grade`` (real nbgrader
 autograde, private course copies), with resume off.
 
 1. One full submission graded twice per repeat, interleaved: as ``prunerl grade`` does it (every kernel in its
@@ -24,9 +24,9 @@ from pathlib import Path
 
 import nbformat
 
-from prunerl.grading import judging
-from prunerl.grading.course import default_layout
-from prunerl.grading.grade import grade, prepare_template
+from prunerl.course.grading import judging
+from prunerl.course.grading.layout import default_layout
+from prunerl.course.grading.grade import grade, prepare_template
 
 
 def bench_assignments(layout) -> list[str]:

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save", type=Path, default=None, help="write the executed notebooks to this folder")
     args = parser.parse_args(argv)
 
-    from prunerl import lessons_support as L
+    from prunerl.course import lessons as L
 
     paths = sorted((ROOT / "lessons").glob("0*_*.py"))
     if args.lessons:

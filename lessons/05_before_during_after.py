@@ -29,7 +29,7 @@ if "google.colab" in sys.modules:
 
 
 # %%
-from prunerl import lessons_support as L
+from prunerl.course import lessons as L
 
 L.quiet()
 L.interview_card(5)

@@ -29,7 +29,7 @@ def solutions(assignment: str) -> dict:
 
 @pytest.fixture(scope="module")
 def checks():
-    from prunerl.grading import checks
+    from prunerl.course.grading import checks
 
     checks.setup("torch")
     return checks
@@ -271,14 +271,14 @@ def test_tensorflow_track_threshold(checks):
 
 def run_graded(assignment: str, tmp: Path, overrides: dict | None = None, secret: str | None = "test-course") -> dict:
     """Run a source's code cells in this process as the grader's kernel would (collectors write records into a
-    folder named by PRUNERL_CHECK_RECORDS), then judge them with ``python -m prunerl.grading.checker``."""
+    folder named by PRUNERL_CHECK_RECORDS), then judge them with ``python -m prunerl.course.grading.checker``."""
     import json
     import os
     import subprocess
     import sys
 
-    from prunerl.grading.checker import params as make_params
-    from prunerl.grading.checks import harness
+    from prunerl.course.grading.checker import params as make_params
+    from prunerl.course.grading.checks import harness
 
     course = tmp / "course"
     (course / "sources").mkdir(parents=True)
@@ -303,7 +303,7 @@ def run_graded(assignment: str, tmp: Path, overrides: dict | None = None, secret
         del os.environ["PRUNERL_CHECK_PARAMS"], os.environ["PRUNERL_CHECK_RECORDS"]
         harness.STATE["params"] = None
         harness.AUDIT.clear()
-    proc = subprocess.run([sys.executable, "-m", "prunerl.grading.checker", "judge", "--assignment", assignment,
+    proc = subprocess.run([sys.executable, "-m", "prunerl.course.grading.checker", "judge", "--assignment", assignment,
                            "--params", str(tmp / "params.json"), "--records", str(tmp / "records")],
                           capture_output=True, text=True, check=True)
     return json.loads(proc.stdout)
@@ -320,7 +320,7 @@ def case_sections(assignment: str, case: str) -> dict:
 
 
 def test_records_carry_plain_data_only(tmp_path):
-    from prunerl.grading.checks import record
+    from prunerl.course.grading.checks import record
 
     class Sneaky(np.ndarray):
         def __eq__(self, other):
@@ -343,7 +343,7 @@ def test_records_carry_plain_data_only(tmp_path):
 
 
 def test_check_values_come_from_the_course_secret(tmp_path):
-    from prunerl.grading.checker.params import draw, params, read_secret
+    from prunerl.course.grading.checker.params import draw, params, read_secret
 
     config = tmp_path / "nbgrader_config.py"
     config.write_text('raise SystemExit("never executed")\nc = get_config()\nc.PrunerlChecks.secret = "abc"\n')
@@ -360,9 +360,9 @@ def test_check_values_come_from_the_course_secret(tmp_path):
 def test_missing_started_or_forged_records_fail(tmp_path):
     import json
 
-    from prunerl.grading.checker.judges import NEVER_RAN, NOT_FINISHED, judge_notebook
-    from prunerl.grading.checker.params import params
-    from prunerl.grading.checks import record
+    from prunerl.course.grading.checker.judges import NEVER_RAN, NOT_FINISHED, judge_notebook
+    from prunerl.course.grading.checker.params import params
+    from prunerl.course.grading.checks import record
 
     p = params("ex1_threshold_torch", REPO / "autograder")
     verdict = judge_notebook(p, tmp_path)
@@ -382,10 +382,10 @@ def test_checker_cli_bad_input_exits_2(tmp_path):
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "prunerl.grading.checker", "judge", "--assignment", "x"],
+    proc = subprocess.run([sys.executable, "-m", "prunerl.course.grading.checker", "judge", "--assignment", "x"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
-    proc = subprocess.run([sys.executable, "-m", "prunerl.grading.checker", "judge", "--batch", str(tmp_path / "no")],
+    proc = subprocess.run([sys.executable, "-m", "prunerl.course.grading.checker", "judge", "--batch", str(tmp_path / "no")],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
@@ -410,10 +410,10 @@ def test_checks_replaced_in_sys_modules_write_no_record(tmp_path, monkeypatch):
     import types
 
     fake = types.SimpleNamespace(setup=lambda fw: None, threshold_keys=lambda fn: None)
-    monkeypatch.setitem(sys.modules, "prunerl.grading.checks", fake)
+    monkeypatch.setitem(sys.modules, "prunerl.course.grading.checks", fake)
     fake.threshold_keys(lambda model, t: {})
-    from prunerl.grading.checker.judges import NEVER_RAN, judge_notebook
-    from prunerl.grading.checker.params import params
+    from prunerl.course.grading.checker.judges import NEVER_RAN, judge_notebook
+    from prunerl.course.grading.checker.params import params
 
     verdict = judge_notebook(params("ex1_threshold_torch", REPO / "autograder"), tmp_path)
     assert verdict["tests"]["test_threshold_keys"] == {"passed": False, "message": NEVER_RAN}
@@ -432,9 +432,9 @@ def test_forbidden_converters_are_named(tmp_path, case):
                                         "ex4_prune_agent_torch", "ex5_compare_tf"])
 def test_empty_forged_records_earn_nothing(tmp_path, assignment):
     """A kernel that writes 'done' records with every field present but no case in them gets no point."""
-    from prunerl.grading.checker.judges import judge_notebook
-    from prunerl.grading.checker.params import params
-    from prunerl.grading.checks import record
+    from prunerl.course.grading.checker.judges import judge_notebook
+    from prunerl.course.grading.checker.params import params
+    from prunerl.course.grading.checks import record
 
     p = params(assignment, REPO / "autograder")
     columns = ["strategy", "sparsity", "seed", "mean_return", "achieved_sparsity", "std_return", "n_seeds", "iqm",

@@ -10,7 +10,7 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from prunerl import lessons_support as L
+from prunerl.course import lessons as L
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "claims.md"
@@ -141,8 +141,8 @@ def test_fingerprint_ignores_prose_and_set_up_cells_above_the_lesson(tmp_path):
     prose = tmp_path / "b.py"
     prose.write_text(src.replace("# ## The idea", "# ## The idea, reworded"))
     colab = tmp_path / "c.py"
-    colab.write_text(src.replace("# %%\nfrom prunerl import lessons_support", "# %%\nimport sys\n\n# %%\n"
-                                 "from prunerl import lessons_support", 1))
+    colab.write_text(src.replace("# %%\nfrom prunerl.course import lessons as L", "# %%\nimport sys\n\n# %%\n"
+                                 "from prunerl.course import lessons as L", 1))
     code = tmp_path / "d.py"
     code.write_text(src.replace("L.pick(10, 3)", "L.pick(11, 3)"))
     fp = L.lesson_fingerprint(base)

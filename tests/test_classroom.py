@@ -22,9 +22,9 @@ import nbformat
 import pytest
 
 from prunerl.cli import main
-from prunerl.grading import sandbox
-from prunerl.grading.course import default_layout, grade_id
-from prunerl.grading.progress import BarTracker, LineTracker, Tracker, tracker_for
+from prunerl.course.grading import sandbox
+from prunerl.course.grading.layout import default_layout, grade_id
+from prunerl.course.grading.progress import BarTracker, LineTracker, Tracker, tracker_for
 
 A = "ex1_threshold_torch"
 MAX = 11.0

@@ -163,8 +163,8 @@ def test_last_resort_guard_shows_the_traceback_with_debug(monkeypatch, capsys):
 @pytest.mark.slow
 def test_grade_exits_non_zero_naming_what_it_could_not_grade(tmp_path):
     """A corrupt notebook and one matching no assignment are listed, and the exit code is 1."""
-    from prunerl.grading.build import build
-    from prunerl.grading.course import Layout
+    from prunerl.course.grading.build import build
+    from prunerl.course.grading.layout import Layout
 
     layout = Layout(tmp_path / "course")
     layout.sources.mkdir(parents=True)

@@ -15,7 +15,7 @@ The case notebook is the released notebook with every solution cell holding the 
 the cells the case names, which hold the case's code. So a case only writes the cells it is about.
 
 The sources are built into a temporary course (no execution), and everything is graded through
-``prunerl.grading.grade`` (real ``nbgrader autograde``): all notebooks of all assignments as separate
+``prunerl.course.grading.grade`` (real ``nbgrader autograde``): all notebooks of all assignments as separate
 "students", two nbgrader processes in parallel, so nbgrader's start-up is paid twice, not once per notebook.
 """
 from __future__ import annotations
@@ -27,8 +27,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from prunerl.grading.build import build, check_stale
-from prunerl.grading.course import Layout, grade_id, is_solution
+from prunerl.course.grading.build import build, check_stale
+from prunerl.course.grading.layout import Layout, grade_id, is_solution
 
 REPO = Path(__file__).resolve().parents[1]
 LAYOUT = Layout(REPO)
@@ -78,7 +78,7 @@ CASES = _cases()
 @pytest.fixture(scope="session")
 def graded_course(tmp_path_factory):
     """Build every source into a temporary course, write every notebook as a student, grade them all."""
-    from prunerl.grading.grade import grade
+    from prunerl.course.grading.grade import grade
 
     tmp = tmp_path_factory.mktemp("grading-cases")
     layout = Layout(tmp / "repo")

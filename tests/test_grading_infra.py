@@ -15,9 +15,9 @@ import nbformat
 import pytest
 
 from prunerl.cli import main
-from prunerl.grading.build import BuildError, build, check_stale
-from prunerl.grading.course import Layout, grade_id
-from prunerl.grading.grade import grade
+from prunerl.course.grading.build import BuildError, build, check_stale
+from prunerl.course.grading.layout import Layout, grade_id
+from prunerl.course.grading.grade import grade
 
 FIXTURE = Path(__file__).parent / "fixtures" / "grading"
 REPO = Path(__file__).resolve().parents[1]
@@ -182,7 +182,7 @@ def test_build_rejects_a_solution_whose_graded_cell_writes_to_stderr(tmp_path):
 def test_nbgrader_config_runs_kernels_like_build_and_check():
     from traitlets.config.loader import PyFileConfigLoader
 
-    from prunerl.grading.course import KERNEL_ARGS
+    from prunerl.course.grading.layout import KERNEL_ARGS
 
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(REPO / "autograder")).load_config()
     assert cfg.CourseDirectory.course_id == "prunerl"
@@ -327,7 +327,7 @@ def test_check_runs_visible_tests_only(course, submissions, capsys):
 
 
 def test_check_strips_hidden_tests_from_a_master_notebook(course, tmp_path, capsys):
-    from prunerl.grading.selfcheck import run_visible
+    from prunerl.course.grading.selfcheck import run_visible
 
     master = nbformat.read(course.source_notebook(A), as_version=4)
     _cell(master, "threshold_prune").source = (
@@ -345,7 +345,7 @@ def test_check_strips_hidden_tests_from_a_master_notebook(course, tmp_path, caps
 
 
 def test_check_survives_a_dead_kernel(submissions):
-    from prunerl.grading.selfcheck import run_visible
+    from prunerl.course.grading.selfcheck import run_visible
 
     report = run_visible(submissions["kernel_dies"], timeout=60)
     assert report["stopped"].startswith("DeadKernelError")

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from prunerl import interview as iv
+from prunerl.course import interview as iv
 from prunerl.cli import main
-from prunerl.interview.schedule import History
+from prunerl.course.interview.schedule import History
 
 NOW = "2026-01-01T09:00:00+00:00"
 
@@ -38,7 +38,7 @@ def test_language_defaults_to_the_locale(monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("LC_ALL", "en_US.UTF-8")  # LC_ALL wins over LANG
     assert main(["interview", "--dry-run", "--question", "what-is-pruning", "--history", str(tmp_path / "h")]) == 0
     assert "What is pruning" in capsys.readouterr().out
-    from prunerl.interview.i18n import default_lang
+    from prunerl.course.interview.i18n import default_lang
 
     assert default_lang({}) == "en" and default_lang({"LC_MESSAGES": "zh_TW"}) == "zh"
     assert default_lang({"LC_ALL": "", "LANG": "zh_CN"}) == "zh"
@@ -167,8 +167,8 @@ def test_docs_numbers_come_from_the_code():
     from pathlib import Path
 
     from prunerl.commands import interview as cmd
-    from prunerl.interview import coding, schema
-    from prunerl.interview.schedule import Rating, rating_for
+    from prunerl.course.interview import coding, schema
+    from prunerl.course.interview.schedule import Rating, rating_for
 
     assert cmd.PROBLEMS == tuple(coding.PROBLEMS)
     docs = (Path(__file__).resolve().parents[1] / "docs" / "interview.md").read_text(encoding="utf-8")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import copy
 
-from prunerl.interview import bank as B
-from prunerl.interview import schema
+from prunerl.course.interview import bank as B
+from prunerl.course.interview import schema
 
 
 def test_bank_is_big_enough_and_covers_every_kind():

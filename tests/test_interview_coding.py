@@ -11,7 +11,7 @@ import pexpect
 import pytest
 
 from prunerl.cli import main
-from prunerl.interview import coding
+from prunerl.course.interview import coding
 
 ROOT = Path(__file__).resolve().parents[1]
 

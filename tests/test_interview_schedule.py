@@ -9,8 +9,8 @@ import zipfile
 import pytest
 
 from prunerl.cli import main
-from prunerl.interview import load_bank
-from prunerl.interview.schedule import History, Rating, rating_for
+from prunerl.course.interview import load_bank
+from prunerl.course.interview.schedule import History, Rating, rating_for
 
 DAY0 = dt.datetime(2026, 3, 1, 8, tzinfo=dt.UTC)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from prunerl import lessons_support as L
+from prunerl.course import lessons as L
 
 LESSONS = sorted((Path(__file__).resolve().parents[1] / "lessons").glob("0*_*.py"))
 
@@ -26,7 +26,7 @@ def test_lesson_executes_in_fast_mode(path, tmp_path):
               if o.get("output_type") == "error"]
     assert not errors
     # the 60-second answer comes from the interview bank, not from the lesson file
-    from prunerl.interview import question_for_lesson
+    from prunerl.course.interview import question_for_lesson
 
     answer = question_for_lesson(int(path.name[:2]))["answer"]
     assert answer[:60] not in path.read_text()

@@ -22,10 +22,10 @@ import pytest
 
 from prunerl.cli import main
 from prunerl.commands import grade as grade_command
-from prunerl.grading import sandbox
-from prunerl.grading.build import build
-from prunerl.grading.course import Layout, default_layout, grade_id
-from prunerl.grading.grade import grade
+from prunerl.course.grading import sandbox
+from prunerl.course.grading.build import build
+from prunerl.course.grading.layout import Layout, default_layout, grade_id
+from prunerl.course.grading.grade import grade
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures"
@@ -234,7 +234,7 @@ def test_grading_page_states_the_default_limits():
 
 
 def test_records_keep_only_plain_files_and_folders(tmp_path):
-    from prunerl.grading.judging import clean_records
+    from prunerl.course.grading.judging import clean_records
 
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "ok.json").write_text("{}")

@@ -13,9 +13,9 @@ from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
 
-from prunerl.site import REPOSITORY
-from prunerl.site.notebooks import colab_cell, lesson_sources, source_hash, stale_lessons, staleness
-from prunerl.site.pages import exercise_track
+from prunerl.course.site import REPOSITORY
+from prunerl.course.site.notebooks import colab_cell, lesson_sources, source_hash, stale_lessons, staleness
+from prunerl.course.site.pages import exercise_track
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -97,7 +97,7 @@ def test_jupyter_opens_lesson_scripts_as_notebooks(monkeypatch, tmp_path):
 # ------------------------------------------------------------------------------------------ in a browser
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from prunerl.site.build import build_site
+    from prunerl.course.site.build import build_site
 
     out = tmp_path_factory.mktemp("site")
     html = build_site(ROOT, out, REPOSITORY, log=lambda msg: None)
@@ -195,7 +195,7 @@ def test_every_page_in_chromium(site, browser, tmp_path):
 
 
 def test_framework_sections_become_tabs():
-    from prunerl.site.build import framework_tabs
+    from prunerl.course.site.build import framework_tabs
 
     page = ("<section><h1>L</h1><section id='a'><h2>PyTorch: prune</h2><p>t</p></section>"
             "<section id='b'><h2>Keras 3: the same</h2><p>k</p></section>"

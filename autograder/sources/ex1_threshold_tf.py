@@ -38,7 +38,7 @@ if "google.colab" in sys.modules:
 import numpy as np
 
 import prunerl
-from prunerl.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
+from prunerl.course.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
 
 checks.setup("tensorflow")
 import keras  # noqa: E402  (after prunerl, which quiets TensorFlow's start-up logging)

@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 import prunerl
-from prunerl.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
+from prunerl.course.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
 
 checks.setup("torch")
 agent = prunerl.load_agent("cartpole-dqn")  # an nn.Sequential: Linear(4, 256), ReLU, Linear(256, 256), ReLU, Linear(256, 2)

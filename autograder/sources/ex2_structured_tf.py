@@ -41,7 +41,7 @@ import copy
 import numpy as np
 
 import prunerl
-from prunerl.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
+from prunerl.course.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
 
 checks.setup("tensorflow")
 agent = prunerl.load_agent("cartpole-dqn", framework="tensorflow")  # dense_0 (4->256), dense_2 (256->256), dense_4

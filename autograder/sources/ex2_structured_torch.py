@@ -43,7 +43,7 @@ import torch
 from torch import nn
 
 import prunerl
-from prunerl.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
+from prunerl.course.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
 
 checks.setup("torch")
 agent = prunerl.load_agent("cartpole-dqn")  # Linear(4, 256), ReLU, Linear(256, 256), ReLU, Linear(256, 2)

@@ -44,7 +44,7 @@ import torch
 from torch import nn
 
 import prunerl
-from prunerl.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
+from prunerl.course.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
 
 checks.setup("torch")
 # torch warns that CSR support is "in beta"; a warning is printed on stderr, which the grader counts as an error.

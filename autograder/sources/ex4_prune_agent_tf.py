@@ -39,7 +39,7 @@ import pandas as pd
 
 import prunerl
 import prunerl.train  # noqa: F401  (prunerl.finetune; it trains Keras models through a PyTorch twin)
-from prunerl.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
+from prunerl.course.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
 
 checks.setup("tensorflow")
 agent = prunerl.load_agent("cartpole-dqn", framework="tensorflow")

@@ -42,7 +42,7 @@ import torch
 
 import prunerl
 import prunerl.train  # noqa: F401  (prunerl.finetune)
-from prunerl.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
+from prunerl.course.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
 
 checks.setup("torch")
 agent = prunerl.load_agent("cartpole-dqn")

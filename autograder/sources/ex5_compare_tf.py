@@ -45,7 +45,7 @@ import pandas as pd
 import prunerl
 import prunerl.stats
 import prunerl.train  # noqa: F401  (prunerl.finetune — Keras models train through a PyTorch twin —, optimizer_steps_for)
-from prunerl.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
+from prunerl.course.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
 
 checks.setup("tensorflow")
 agent = prunerl.load_agent("cartpole-dqn", framework="tensorflow")

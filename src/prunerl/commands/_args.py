@@ -59,7 +59,7 @@ def existing_path(text: str) -> Path:
 
 def notebook_or_folder(text: str) -> Path:
     """A notebook file (.ipynb or jupytext .py) or a folder that may hold some."""
-    from ..grading.submissions import NOTEBOOK_SUFFIXES
+    from ..course.grading.submissions import NOTEBOOK_SUFFIXES
 
     path = existing_path(text)
     if path.is_file() and path.suffix not in NOTEBOOK_SUFFIXES:

@@ -21,8 +21,8 @@ def run(args) -> int:
 
     from rich.console import Console
 
-    from ..grading.build import BuildError, build, check_stale
-    from ..grading.course import Layout, default_layout
+    from ..course.grading.build import BuildError, build, check_stale
+    from ..course.grading.layout import Layout, default_layout
 
     console = Console(stderr=True)
     layout = Layout(Path(args.root).resolve()) if args.root else default_layout()

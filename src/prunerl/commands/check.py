@@ -18,8 +18,8 @@ def run(args) -> int:
     import sys
     from pathlib import Path
 
-    from ..grading.course import Layout, default_layout
-    from ..grading.selfcheck import print_report, resolve, run_visible
+    from ..course.grading.layout import Layout, default_layout
+    from ..course.grading.selfcheck import print_report, resolve, run_visible
 
     layout = Layout(Path(args.root).resolve()) if args.root else default_layout()
     try:

@@ -1,4 +1,4 @@
-"""``prunerl grade PATH ...``: grade notebooks through nbgrader autograde (see prunerl.grading.grade)."""
+"""``prunerl grade PATH ...``: grade notebooks through nbgrader autograde (see prunerl.course.grading.grade)."""
 from __future__ import annotations
 
 from ._args import existing_dir, notebook_or_folder, positive_int
@@ -37,13 +37,13 @@ def run(args) -> int:
 
     from rich.console import Console
 
-    from ..grading.classreport import ReportError, verified_results, write_scores
-    from ..grading.course import Layout, default_layout
-    from ..grading.grade import grade
-    from ..grading.progress import tracker_for
-    from ..grading.report import print_summary, to_json
-    from ..grading.sandbox import Limits, parse_size
-    from ..grading.submissions import collect
+    from ..course.grading.classreport import ReportError, verified_results, write_scores
+    from ..course.grading.layout import Layout, default_layout
+    from ..course.grading.grade import grade
+    from ..course.grading.progress import tracker_for
+    from ..course.grading.report import print_summary, to_json
+    from ..course.grading.sandbox import Limits, parse_size
+    from ..course.grading.submissions import collect
 
     err = Console(stderr=True, soft_wrap=True)
     try:

@@ -16,7 +16,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lang", default=None, choices=("en", "zh"),
                         help="en or zh (default: zh when LANG/LC_ALL starts with zh, else en)")
     parser.add_argument("--history", type=Path, default=None,
-                        help="history file (default $PRUNERL_INTERVIEW_HISTORY or ~/.prunerl/interview.json)")
+                        help="history file (default $PRUNERL_INTERVIEW_HISTORY or ~/.prunerl/course/interview.json)")
     parser.add_argument("--question", default=None, help="ask this question id (see --list)")
     parser.add_argument("--count", type=positive_int, default=1,
                         help="questions to practise, due ones first (default 1)")
@@ -50,8 +50,8 @@ def _fail(message: str) -> int:
 def run(args) -> int:
     from rich.console import Console
 
-    from ..interview import bank as B
-    from ..interview import i18n, schedule
+    from ..course.interview import bank as B
+    from ..course.interview import i18n, schedule
 
     lang = args.lang or i18n.default_lang()
     if lang not in B.LANGS:
@@ -70,14 +70,14 @@ def run(args) -> int:
         return _fail(f"unknown question id {args.question!r} (see prunerl interview --list)")
 
     if args.export:
-        from ..interview.export import export
+        from ..course.interview.export import export
 
         out = args.out or Path(f"prunerl-interview-{lang}.{'apkg' if args.export == 'anki' else 'csv'}")
         n = export(bank, args.export, out, lang)
         console.print(i18n.t(lang, "export_done", n=n, path=out))
         return 0
     if args.coding:
-        from ..interview.coding import run_round
+        from ..course.interview.coding import run_round
 
         return run_round(args.coding, lang, console, workdir=args.workdir, solution=args.answers,
                          dry_run=args.dry_run, limit=args.time_limit, as_json=args.json)
@@ -90,7 +90,7 @@ def run(args) -> int:
     if history.migrated:
         console.print(i18n.t(lang, "migrated", n=history.migrated))
     if args.list:
-        from ..interview.listing import print_list
+        from ..course.interview.listing import print_list
 
         print_list(console, bank, history, when, lang)
         if history.migrated:
@@ -98,7 +98,7 @@ def run(args) -> int:
         return 0
     order = [B.question(args.question, bank)] if args.question else history.order(bank, when)
     if args.dry_run:
-        from ..interview.session import header, show_reference
+        from ..course.interview.session import header, show_reference
 
         q = order[0]
         L = B.localize(q, lang)
@@ -112,8 +112,8 @@ def run(args) -> int:
 
 
 def _practise(args, console, bank, history, order, when, lang) -> int:
-    from ..interview import i18n, session
-    from ..interview.terminal import LineReader
+    from ..course.interview import i18n, session
+    from ..course.interview.terminal import LineReader
 
     count = args.mock or args.count
     limit = args.time_limit if args.time_limit is not None else (float(MOCK_LIMIT) if args.mock else None)
@@ -166,7 +166,7 @@ def card_rating(history) -> str:
 
 
 def _pick(qid, queue: list[dict], bank: list[dict]) -> dict:
-    from ..interview.bank import UnknownQuestion, question
+    from ..course.interview.bank import UnknownQuestion, question
 
     if qid:
         try:

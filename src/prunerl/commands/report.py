@@ -1,5 +1,5 @@
 """``prunerl report GRADES_DIR``: a class report from a grading folder's verified results (see
-prunerl.grading.classreport)."""
+prunerl.course.grading.classreport)."""
 from __future__ import annotations
 
 
@@ -14,7 +14,7 @@ def run(args) -> int:
 
     from rich.console import Console
 
-    from ..grading.classreport import ReportError, verified_results, write_report
+    from ..course.grading.classreport import ReportError, verified_results, write_report
 
     err = Console(stderr=True, soft_wrap=True)
     try:

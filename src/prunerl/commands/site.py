@@ -31,8 +31,8 @@ def run(args) -> int:
 
     from rich.console import Console
 
-    from ..site import REPOSITORY
-    from ..site.notebooks import execute, lesson_sources, stale_lessons
+    from ..course.site import REPOSITORY
+    from ..course.site.notebooks import execute, lesson_sources, stale_lessons
 
     err = Console(stderr=True, soft_wrap=True)  # a message is one line, whatever the width
     root = _root(args.root)
@@ -59,7 +59,7 @@ def run(args) -> int:
             return 1
         err.print(f"[green]up to date[/green]: {len(lesson_sources(root))} lesson notebooks")
         return 0
-    from ..site.build import SiteError, build_site
+    from ..course.site.build import SiteError, build_site
 
     out = Path(args.out)
     out = out if out.is_absolute() else root / out

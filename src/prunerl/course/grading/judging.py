@@ -1,5 +1,5 @@
 """The hidden checks' verdicts: params in, records out of each sandbox, judged by a process that never runs
-learner code (the checker, ``prunerl.grading.checker``), and written back as final scores."""
+learner code (the checker, ``prunerl.course.grading.checker``), and written back as final scores."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 
 from . import sandbox
-from .course import grade_id
+from .layout import grade_id
 
 
 def check_jobs(course: Path, batch: Path, entries) -> dict[tuple[str, str], tuple[dict, list[str]]]:
@@ -40,7 +40,7 @@ def _judge(jobs: list[dict], workdir: Path) -> list[dict] | None:
     path = workdir / f"judge-{len(list(workdir.glob('judge-*')))}.json"
     path.write_text(json.dumps(jobs))
     try:
-        res = subprocess.run([sys.executable, "-m", "prunerl.grading.checker", "judge", "--batch", str(path)],
+        res = subprocess.run([sys.executable, "-m", "prunerl.course.grading.checker", "judge", "--batch", str(path)],
                              capture_output=True, text=True, timeout=600 + 60 * len(jobs),
                              env=dict(os.environ, PYTHONWARNINGS="ignore"))
         verdicts = json.loads(res.stdout) if res.returncode == 0 else None
@@ -82,7 +82,7 @@ class Checker:
         env = dict(os.environ, PYTHONWARNINGS="ignore")
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # as the checker's CLI: the same float sums as the kernels
-        self.proc = subprocess.Popen([sys.executable, "-m", "prunerl.grading.judging", *tracks], text=True, env=env,
+        self.proc = subprocess.Popen([sys.executable, "-m", "prunerl.course.grading.judging", *tracks], text=True, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self._thread = threading.Thread(target=self._feed, daemon=True)
         self._thread.start()

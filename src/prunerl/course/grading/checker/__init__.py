@@ -1,6 +1,6 @@
 """Out-of-process checker: gives the verdict of every hidden check from records, never running learner code.
 
-``python -m prunerl.grading.checker judge --assignment A --params P --records DIR`` (or ``--batch JOBS.json``,
+``python -m prunerl.course.grading.checker judge --assignment A --params P --records DIR`` (or ``--batch JOBS.json``,
 a list of ``{"assignment", "params", "records"}``) prints ``{"tests": {grade_id: {"passed", "message"}},
 "flags": [...]}`` (a list of those for a batch). :func:`params` gives what the grader writes to ``P``.
 """

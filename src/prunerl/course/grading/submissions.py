@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import cell_source, grade_id, grade_ids, nbgrader_meta, read_notebook
+from .layout import cell_source, grade_id, grade_ids, nbgrader_meta, read_notebook
 
 NOTEBOOK_SUFFIXES = (".ipynb", ".py")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..grading.course import default_layout
+from ..grading.layout import default_layout
 from ..grading.selfcheck import run_visible
 from .i18n import t
 

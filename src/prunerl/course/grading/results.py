@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .course import grade_id, graded_cells, is_solution, nbgrader_meta
+from .layout import grade_id, graded_cells, is_solution, nbgrader_meta
 from .sandbox import Limits, human
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import (
+from .layout import (
     BEGIN_HIDDEN,
     BEGIN_SOLUTION,
     KERNEL_ARGS,

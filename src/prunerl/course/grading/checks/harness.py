@@ -4,7 +4,7 @@
 installs an audit hook (``sys.addaudithook``: it cannot be removed) that notes every read or execution of the
 course's reference module, of the checker and of grader folders. Each public check is a *collector*: it runs the
 learner's function on inputs drawn from the grader's params, turns the result into plain data and writes one
-record into ``$PRUNERL_CHECK_RECORDS``. The verdict is given by ``prunerl.grading.checker`` in another process.
+record into ``$PRUNERL_CHECK_RECORDS``. The verdict is given by ``prunerl.course.grading.checker`` in another process.
 
 Without those environment variables (a master copy run by hand, ``prunerl build``) the check is judged here, in
 the kernel, and fails with the same message as an ``AssertionError``: convenient, but never what the grader uses.
@@ -122,12 +122,12 @@ def _audit_hook(event: str, args: tuple) -> None:
                                          and os.path.dirname(os.path.dirname(full)) == os.path.dirname(_PRUNING_FILE)):
                 _note("read", "prunerl/pruning.py (the course's reference implementation)")
             elif full.startswith(_CHECKER_DIR) and os.environ.get(RECORDS_ENV):
-                _note("read", "the grader's checker (prunerl/grading/checker)")
+                _note("read", "the grader's checker (prunerl/course/grading/checker)")
             elif _grader_path(full):
                 _note("read", f"a grader file ({full})")
         elif event == "exec" and args and getattr(args[0], "co_filename", None) == _PRUNING_FILE:
             _note("exec", "a second copy of prunerl.pruning (the course's reference implementation)")
-        elif event == "import" and args and str(args[0]).startswith("prunerl.grading.checker") \
+        elif event == "import" and args and str(args[0]).startswith("prunerl.course.grading.checker") \
                 and os.environ.get(RECORDS_ENV):
             _note("import", f"{args[0]} (the grader's oracles)")
     except Exception:  # noqa: BLE001 (an audit hook must never break the kernel)
@@ -144,7 +144,7 @@ def values(exercise: str) -> dict:
     """The check inputs of this exercise: from the grader's params file, or the open defaults when run by hand."""
     path = os.environ.get(PARAMS_ENV)
     if not path:
-        from prunerl.grading.checker.params import draw
+        from prunerl.course.grading.checker.params import draw
 
         return draw(exercise, framework(), None)
     if STATE["params"] is None:
@@ -158,8 +158,8 @@ def _tripwire(*args, **kwargs):  # its code replaces a reference function's whil
     import sys as _sys
 
     name = _sys._getframe().f_code.co_name
-    _sys.modules["prunerl.grading.checks.harness"].TRIPPED.append(name)
-    raise _sys.modules["prunerl.grading.checks.harness"].ReferenceUsed(name)
+    _sys.modules["prunerl.course.grading.checks.harness"].TRIPPED.append(name)
+    raise _sys.modules["prunerl.course.grading.checks.harness"].ReferenceUsed(name)
 
 
 def tampered() -> list[str]:
@@ -258,7 +258,7 @@ def collector(exercise: str) -> Callable:
             if directory:
                 _record.write(directory, name, data)
             else:
-                from prunerl.grading.checker.judges import judge_record
+                from prunerl.course.grading.checker.judges import judge_record
 
                 message = judge_record(name, _record.loads(*_record.dumps(data)), values(exercise), framework())
                 if message and exc is None:

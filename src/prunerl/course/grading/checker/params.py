@@ -104,7 +104,7 @@ def draw(exercise: str, framework: str, secret: str | None) -> dict:
 
 def tests_of(assignment: str, course_dir: Path) -> dict[str, list[str]]:
     """``{grade_id: [check names]}`` of the hidden test cells, from the master notebook (or its source)."""
-    from prunerl.grading.course import grade_id, is_graded, read_notebook
+    from prunerl.course.grading.layout import grade_id, is_graded, read_notebook
 
     course_dir = Path(course_dir)
     master = course_dir / "source" / assignment / f"{assignment}.ipynb"

@@ -1,4 +1,4 @@
-"""``python -m prunerl.grading.checker judge ...``: verdicts as JSON on stdout (see the package docstring)."""
+"""``python -m prunerl.course.grading.checker judge ...``: verdicts as JSON on stdout (see the package docstring)."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m prunerl.grading.checker")
+    parser = argparse.ArgumentParser(prog="python -m prunerl.course.grading.checker")
     sub = parser.add_subparsers(dest="command", required=True)
     j = sub.add_parser("judge", help="judge the records of one notebook (or a batch)")
     j.add_argument("--assignment")

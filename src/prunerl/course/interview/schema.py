@@ -16,7 +16,7 @@ from pathlib import Path
 from .bank import DIFFICULTIES, KINDS, LANGS
 
 TEXT_FIELDS = ("topic", "question", "answer")
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 def _bilingual(value, where: str) -> list[str]:

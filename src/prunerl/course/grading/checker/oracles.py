@@ -10,8 +10,8 @@ import functools
 import numpy as np
 
 import prunerl
-from prunerl.grading.checks import common, harness
-from prunerl.grading.checks.inputs import env_of
+from prunerl.course.grading.checks import common, harness
+from prunerl.course.grading.checks.inputs import env_of
 
 
 class Failed(Exception):

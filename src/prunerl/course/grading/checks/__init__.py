@@ -3,7 +3,7 @@
 A locked cell at the top of every exercise notebook runs ``checks.setup(framework)`` before any learner code;
 each hidden test cell calls one check, e.g. ``checks.threshold_masks(threshold_prune)``. The check runs the
 learner's function on inputs drawn from the grader's params and writes what it returned, as plain data, into
-the grader's records; ``prunerl.grading.checker`` (another process) decides. See :mod:`.harness`.
+the grader's records; ``prunerl.course.grading.checker`` (another process) decides. See :mod:`.harness`.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ How a run works:
    kernel runs in its own sandbox (``sandbox``): it sees none of the course, the results or other notebooks.
    A batch that nbgrader cannot finish is retried one notebook at a time; a notebook that still cannot be
    graded (its kernel died) scores 0 with the reason.
-4. With every kernel of the batch dead, the checker (``python -m prunerl.grading.checker``, a process that never
+4. With every kernel of the batch dead, the checker (``python -m prunerl.course.grading.checker``, a process that never
    runs learner code) judges the records the hidden tests left; a test it fails scores 0. The final scores go
    into the batch gradebook before nbgrader writes feedback.
 5. Merge the results into ``<out>/state.json`` (resumable: unchanged notebooks are not graded again) and
@@ -38,7 +38,7 @@ from pathlib import Path
 import nbformat
 
 from . import judging, sandbox
-from .course import Layout, file_hash, grade_ids
+from .layout import Layout, file_hash, grade_ids
 from .progress import Tracker, watching
 from .results import cell_message, failure_reason, make_result
 from .state import TAMPERED, load_key, load_state, merge_gradebook, save_state, student_id, tree_mac

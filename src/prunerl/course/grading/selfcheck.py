@@ -11,7 +11,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from .course import (
+from .layout import (
     BEGIN_HIDDEN,
     KERNEL_ARGS,
     Layout,

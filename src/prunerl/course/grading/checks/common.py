@@ -103,7 +103,7 @@ def outputs(model, obs: np.ndarray):
 
 
 def observations(name: str, n: int, seed: int) -> np.ndarray:
-    from prunerl.grading.checks.inputs import observations as obs
+    from prunerl.course.grading.checks.inputs import observations as obs
 
     return obs(name, n, seed)
 

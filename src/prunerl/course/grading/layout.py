@@ -65,7 +65,7 @@ class Layout:
 
 def default_layout() -> Layout:
     """The repository this package was installed from (editable install), else the current directory."""
-    here = Path(__file__).resolve().parents[3]
+    here = Path(__file__).resolve().parents[4]
     for candidate in (Path.cwd(), here):
         if (candidate / "autograder" / "nbgrader_config.py").exists():
             return Layout(candidate)

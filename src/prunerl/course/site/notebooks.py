@@ -57,7 +57,7 @@ def execute(py: Path, timeout: int = 3600) -> tuple[Path, float]:
     """Execute lesson ``py`` in full mode and write ``py.with_suffix('.ipynb')`` with its outputs and hash."""
     import jupytext
 
-    from .. import lessons_support as L
+    from .. import lessons as L
 
     digest = source_hash(py)  # before running: an edit made while it runs leaves the result stale
     nb, seconds = L.execute_lesson(py, fast=False, timeout=timeout)

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from prunerl.grading.checks import record as _record
+from prunerl.course.grading.checks import record as _record
 
 JUDGES: dict[str, Callable] = {}
 MODULES = ("ex1", "ex2", "ex3", "ex4", "ex5")
@@ -34,7 +34,7 @@ def judge(name: str) -> Callable:
 def _load() -> None:
     if not JUDGES:
         for module in MODULES:
-            importlib.import_module(f"prunerl.grading.checker.{module}")
+            importlib.import_module(f"prunerl.course.grading.checker.{module}")
 
 
 def judge_record(name: str, rec: dict | None, values: dict, framework: str) -> str | None:
