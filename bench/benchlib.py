@@ -2,8 +2,8 @@
 writing one section of ``bench/RESULTS.md``.
 
 Controlled process: glibc's malloc returns large blocks to the OS and maps new ones on every big allocation
-unless told otherwise, and the resulting page faults made batch-4,096 timings swing 2x on these machines
-(docs: /work/shared/FACTS.md). :func:`controlled` re-executes the script once with ``MALLOC_MMAP_THRESHOLD_``,
+unless told otherwise, and the resulting page faults made batch-4,096 timings swing 2x on our 2-core machines.
+:func:`controlled` re-executes the script once with ``MALLOC_MMAP_THRESHOLD_``,
 ``MALLOC_TRIM_THRESHOLD_`` and ``MALLOC_TOP_PAD_`` set high (glibc reads them only at start-up) and thread
 counts fixed, before torch or TensorFlow is imported.
 """
@@ -19,13 +19,15 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from prunerl.runtime import TF_QUIET_ENV
+
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "RESULTS.md"
 THREADS = 1  # fixed: the machines have 2 cores shared with other work; one thread is the repeatable setting
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 31),
               "MALLOC_TOP_PAD_": str(1 << 28)}
 THREAD_ENV = {"OMP_NUM_THREADS": str(THREADS), "MKL_NUM_THREADS": str(THREADS), "TF_NUM_INTRAOP_THREADS": str(THREADS),
-              "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
+              "TF_NUM_INTEROP_THREADS": "1", **TF_QUIET_ENV}
 ORDER = ["pruning_quality", "latency", "storage", "sparse_matmul", "grading", "lessons"]
 
 

@@ -1,9 +1,9 @@
-import os
 
 import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+from prunerl.runtime import quiet_tensorflow
+
+quiet_tensorflow()
 
 
 @pytest.fixture(scope="session")

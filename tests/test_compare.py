@@ -152,7 +152,9 @@ def test_plot_shows_seeds_points_range_and_noise_label(runs):
 
 
 def test_csv_and_png_are_written(runs, tmp_path):
-    paths = cmp.write_outputs(runs, tmp_path / "out", title="test")
+    from prunerl.compare_docs import write_outputs
+
+    paths = write_outputs(runs, tmp_path / "out", title="test")
     back = pd.read_csv(paths["results"])
     assert len(back) == len(runs) and list(back.columns) == list(runs.columns)
     summary = pd.read_csv(paths["summary"])
@@ -258,3 +260,12 @@ def test_readme_quotes_the_benchmark_figures():
     assert len(quoted) > 10, "the compare section should quote benchmark ratios"
     for number in quoted:
         assert number in results, number
+
+
+def test_one_shot_strategies_come_from_the_pruning_module():
+    from prunerl import pruning
+
+    for name in pruning.STRATEGIES:
+        strategy = cmp.REGISTRY[name]
+        assert strategy.about == f"one-shot, {pruning.STRATEGY_ABOUT[name]}" and not strategy.finetunes
+        assert strategy.deterministic == (name not in pruning.SEEDED_STRATEGIES)

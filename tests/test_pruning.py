@@ -77,8 +77,10 @@ def test_polynomial_schedule_matches_zhu_and_gupta():
 
 
 def test_gradual_prune_ends_at_target_with_masks_held():
+    from prunerl.recipes import gradual_prune  # it trains, so it lives beside the trainers, not in pruning
+
     model = prunerl.load_agent("cartpole-dqn")
-    pruning.gradual_prune(model, "CartPole-v1", 0.9, steps=1_200, seed=0)
+    gradual_prune(model, "CartPole-v1", 0.9, steps=1_200, seed=0)
     assert metrics.sparsity(model) == pytest.approx(0.9, abs=1e-4)
 
 

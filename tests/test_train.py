@@ -154,3 +154,11 @@ def test_train_during_prunes_from_scratch():
     assert metrics.sparsity(result.actor) == pytest.approx(0.9, abs=1e-4)
     # 625 optimizer steps, pruning ends at step 500, i.e. env step 500 + 4 * 500 = 2,500.
     assert [h["step"] for h in result.history] == [2_500, 3_000]
+
+
+def test_train_dense_agent_leaves_sparse_agents_to_the_recipes():
+    from prunerl.train import train_dense_agent
+
+    with pytest.raises(ValueError, match="cartpole-dqn-s90 is a sparse agent"):
+        train_dense_agent("cartpole-dqn-s90")
+    assert prunerl.train_agent.__module__ == "prunerl.recipes"  # the public entry trains dense and sparse agents

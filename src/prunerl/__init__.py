@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "load_agent": "zoo", "list_agents": "zoo", "card": "zoo", "evaluate": "evaluation", "make_env": "envs",
-    "finetune": "train", "train_agent": "train", "metrics": None, "pruning": None,
+    "finetune": "train", "train_agent": "recipes", "metrics": None, "pruning": None,
 }
 
 

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
+from .pruning import SEEDED_STRATEGIES, STRATEGY_ABOUT, hold_masks, l1_unit_masks, prune
 
 DEFAULT_AGENT = "cartpole-dqn"
 DEFAULT_SPARSITIES = (0.0, 0.5, 0.8, 0.9, 0.95)
@@ -87,32 +88,27 @@ def _finetune_held(model, run: Run, masks) -> int:
     """Train-prune-retrain: fine-tune with ``masks`` re-applied after every optimizer step."""
     if not (run.finetune_oneshot and run.finetune_steps > 0):
         return 0
-    from .pruning import apply_masks
     from .train import finetune  # imports torch
 
-    finetune(model, run.env_id, run.finetune_steps, run.seed, callback=lambda net, step: apply_masks(net, masks))
+    finetune(model, run.env_id, run.finetune_steps, run.seed, callback=hold_masks(masks))
     return run.finetune_steps
 
 
 def _one_shot(name: str):
     def apply(model, run: Run):
-        from .pruning import prune
-
         masks = prune(model, name, run.sparsity, run.seed)
         return model, {"finetune_steps": _finetune_held(model, run, masks)}
     return apply
 
 
 def _l1_structured(model, run: Run):
-    from .pruning import prune
-
     fraction = run.sparsity if run.l1_budget == "units" else l1_fraction_for(model, run.sparsity)
     masks = prune(model, "l1_structured", fraction, run.seed)
     return model, {"finetune_steps": _finetune_held(model, run, masks), "unit_fraction": fraction}
 
 
 def _gradual(model, run: Run):
-    from .pruning import gradual_prune
+    from .recipes import gradual_prune
 
     gradual_prune(model, run.env_id, run.sparsity, run.finetune_steps, run.seed)
     return model, {"finetune_steps": run.finetune_steps}
@@ -132,16 +128,18 @@ def _shipped_sparse(model, run: Run):
     return load_agent(name, run.framework), {"finetune_steps": 0, "recipe": card(name)["recipe"]["method"]}
 
 
+def _pruning_strategy(name: str) -> Strategy:
+    """A one-shot strategy of :func:`prunerl.pruning.prune`, described and seeded as that module says."""
+    apply = _l1_structured if name == "l1_structured" else _one_shot(name)
+    return Strategy(name, apply, name not in SEEDED_STRATEGIES, False, f"one-shot, {STRATEGY_ABOUT[name]}")
+
+
+_ONE_SHOT = {name: _pruning_strategy(name) for name in STRATEGY_ABOUT}
 STRATEGY_TABLE = (
-    Strategy("random", _one_shot("random"), False, False, "one-shot, a random fraction of each tensor"),
-    Strategy("layerwise_magnitude", _one_shot("layerwise_magnitude"), True, False,
-             "one-shot, smallest |w| in each tensor"),
-    Strategy("global_magnitude", _one_shot("global_magnitude"), True, False,
-             "one-shot, smallest |w| over all tensors pooled"),
-    Strategy("l1_structured", _l1_structured, True, False, "one-shot, hidden units with the smallest L1 norm"),
+    *(strategy for name, strategy in _ONE_SHOT.items() if name != "erk"),
     Strategy("gradual", _gradual, False, True,
              "global magnitude on Zhu & Gupta's schedule while fine-tuning for --finetune-steps"),
-    Strategy("erk", _one_shot("erk"), True, False, "one-shot magnitude pruning with ERK layer densities"),
+    _ONE_SHOT["erk"],  # after gradual: the committed default run lists them in this order
     Strategy("zoo_sparse", _shipped_sparse, True, False,
              "the shipped sparse agent <agent>-s90/-s95, trained by its card's recipe (pruned during training "
              "or pruned then fine-tuned, best weights on validation seeds)", levels=(0.9, 0.95)),
@@ -177,7 +175,6 @@ def l1_fraction_for(model, sparsity: float) -> float:
 
 def _l1_nonzero(spec: dict, weights: dict[str, np.ndarray], fraction: float) -> int:
     """Non-zero prunable weights of the shrunk network after L1-pruning ``fraction`` of the hidden units."""
-    from .pruning import l1_unit_masks
     from .structured import shrink_spec
 
     prunable = {k: w for k, w in weights.items() if k.endswith(".weight")}
@@ -194,7 +191,8 @@ def validate(agent: str, framework: str = "torch", strategies: Iterable[str] = S
 
     Raises :class:`CompareError` with a message naming the bad value and the valid choices.
     """
-    from .zoo import FRAMEWORKS, UnknownAgentError, WeightFileError, card
+    from .backend import FRAMEWORKS
+    from .zoo import UnknownAgentError, WeightFileError, card
 
     if framework not in FRAMEWORKS:
         raise CompareError(f"unknown framework {framework!r}; choose one of {', '.join(FRAMEWORKS)}")
@@ -318,18 +316,3 @@ def summarize(df: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFrame:
                      "flops": group["flops"].mean(), "nonzero_flops": group["nonzero_flops"].mean(),
                      "seconds": group["seconds"].sum()})
     return pd.DataFrame(rows)
-
-
-def write_outputs(df: pd.DataFrame, out_dir, title: str | None = None) -> dict[str, str]:
-    """Write ``results.csv`` (tidy, one row per run), ``summary.csv`` and ``compare.png`` to ``out_dir``."""
-    from pathlib import Path
-
-    from .plotting import plot_comparison, save_figure
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"results": out / "results.csv", "summary": out / "summary.csv", "plot": out / "compare.png"}
-    df.to_csv(paths["results"], index=False)
-    summarize(df).to_csv(paths["summary"], index=False)
-    save_figure(plot_comparison(df, title=title), paths["plot"])
-    return {k: str(v) for k, v in paths.items()}

@@ -1,4 +1,5 @@
-"""The committed record of the default ``prunerl compare`` run and the README block generated from it.
+"""What a ``prunerl compare`` run writes: its output folder, the committed record of the default run, and the
+README block generated from that record.
 
 ``prunerl compare --write-docs`` (run from the repository root) runs the default configuration and writes
 ``docs/compare/results.csv`` (one row per run), ``docs/compare/summary.csv``, ``docs/compare/run.json``
@@ -21,18 +22,28 @@ PLOT = Path("docs/compare_cartpole.png")
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
-def write_artefacts(df: pd.DataFrame, info: dict, root: Path | str = ".") -> None:
-    """Write the run's CSVs, ``run.json`` and the plot under ``root``."""
+def write_outputs(df: pd.DataFrame, out_dir, title: str | None = None, plot=None) -> dict[str, str]:
+    """Write ``results.csv`` (tidy, one row per run) and ``summary.csv`` to ``out_dir``, and the plot to ``plot``
+    (default ``out_dir/compare.png``); returns the paths written."""
     from .compare import summarize
     from .plotting import plot_comparison, save_figure
 
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"results": out / "results.csv", "summary": out / "summary.csv",
+             "plot": Path(plot) if plot is not None else out / "compare.png"}
+    df.to_csv(paths["results"], index=False)
+    summarize(df).to_csv(paths["summary"], index=False)
+    save_figure(plot_comparison(df, title=title), paths["plot"])
+    return {k: str(v) for k, v in paths.items()}
+
+
+def write_artefacts(df: pd.DataFrame, info: dict, root: Path | str = ".") -> None:
+    """Write the run's CSVs, ``run.json`` and the plot under ``root``."""
     root = Path(root)
-    (root / ARTEFACTS).mkdir(parents=True, exist_ok=True)
-    df.to_csv(root / ARTEFACTS / "results.csv", index=False)
-    summarize(df).to_csv(root / ARTEFACTS / "summary.csv", index=False)
+    write_outputs(df, root / ARTEFACTS, f"{info['agent']} [{info['framework']}]: return vs achieved sparsity",
+                  plot=root / PLOT)
     (root / ARTEFACTS / "run.json").write_text(json.dumps(info, indent=2) + "\n")
-    title = f"{info['agent']} [{info['framework']}]: return vs achieved sparsity"
-    save_figure(plot_comparison(df, title=title), root / PLOT)
 
 
 def load(root: Path | str = ".") -> tuple[pd.DataFrame, dict]:

@@ -12,8 +12,3 @@ def make_env(env_id: str, **kwargs) -> gym.Env:
 
         return ImgObsWrapper(gym.make(env_id, **kwargs))
     return gym.make(env_id, **kwargs)
-
-
-def make_vector_env(env_id: str, n: int, **kwargs) -> gym.vector.SyncVectorEnv:
-    """``n`` copies stepped in one process (the envs here are cheap; the network forward is batched)."""
-    return gym.vector.SyncVectorEnv([lambda: make_env(env_id, **kwargs) for _ in range(n)])

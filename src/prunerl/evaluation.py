@@ -6,13 +6,14 @@ original faced. Episodes run side by side and one batched forward pass serves al
 """
 from __future__ import annotations
 
-import sys
+import functools
 from dataclasses import dataclass
 from typing import Any
 from collections.abc import Callable
 
 import numpy as np
 
+from .backend import find_backend
 from .envs import make_env
 
 
@@ -41,31 +42,10 @@ class EvalResult:
                 f"over {len(self.returns)} episodes (seed {self.seed})")
 
 
-def framework_of(model) -> str | None:
-    """``"torch"``, ``"tensorflow"`` or ``None`` (a plain policy callable), without importing either."""
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(model, torch.nn.Module):
-        return "torch"
-    keras = sys.modules.get("keras")
-    if keras is not None and isinstance(model, keras.Model):
-        return "tensorflow"
-    return None
-
-
 def scores_fn(model) -> Callable[[np.ndarray], np.ndarray] | None:
     """A function from an observation batch to action scores, or None if ``model`` is a policy callable."""
-    framework = framework_of(model)
-    if framework == "torch":
-        import torch
-
-        def torch_scores(obs: np.ndarray) -> np.ndarray:
-            with torch.no_grad():
-                return model(torch.as_tensor(obs, dtype=torch.float32)).numpy()
-
-        return torch_scores
-    if framework == "tensorflow":
-        return lambda obs: np.asarray(model(obs.astype(np.float32), training=False))
-    return None
+    found = find_backend(model)
+    return None if found is None else functools.partial(found.forward, model)
 
 
 def greedy_policy(model, n_actions: int) -> Callable[[np.ndarray], np.ndarray]:

@@ -1,16 +1,13 @@
-"""Keras 3 builder for the specs of :mod:`prunerl.nets` (imported only when TensorFlow is wanted).
+"""Keras 3 builder for the specs of :mod:`prunerl.specs` (imported only when TensorFlow is wanted).
 
 Layer ``i`` of the spec becomes a Keras layer named ``dense_{i}`` or ``conv_{i}``, so the Keras
 variable ``dense_0/kernel`` holds the transpose of PyTorch's ``0.weight``.
 """
 from __future__ import annotations
 
-import os
+from .runtime import quiet_tensorflow
 
-# TensorFlow's C++ start-up lines land on stderr (where nbgrader zeroes a graded cell); oneDNN's reordered
-# float sums are also what makes two runs differ in the last bits, so both are off unless asked for.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+quiet_tensorflow()  # before Keras loads TensorFlow: no C++ start-up lines, reproducible float sums
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

@@ -13,40 +13,17 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .evaluation import framework_of
-
-
-def _torch_layers(model):
-    from torch import nn
-
-    return [(name, m) for name, m in model.named_modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d))]
-
-
-def _keras_layers(model):
-    import keras
-
-    kinds = (keras.layers.Dense, keras.layers.Conv2D)
-    return [(layer.name, layer) for layer in model.layers if isinstance(layer, kinds)]
+from .backend import backend_of, output_axis
 
 
 def prunable_weights(model) -> dict[str, np.ndarray]:
     """``{name: weight array}`` of every prunable tensor (torch: ``"0.weight"``; Keras: ``"dense_0/kernel"``)."""
-    framework = framework_of(model)
-    if framework == "torch":
-        return {f"{name}.weight" if name else "weight": m.weight.detach().cpu().numpy()
-                for name, m in _torch_layers(model)}
-    if framework == "tensorflow":
-        return {f"{name}/kernel": np.asarray(layer.kernel) for name, layer in _keras_layers(model)}
-    raise TypeError(f"expected a torch module or a Keras model, got {type(model).__name__}")
+    return backend_of(model).prunable_weights(model)
 
 
 def all_parameters(model) -> dict[str, np.ndarray]:
-    framework = framework_of(model)
-    if framework == "torch":
-        return {k: v.detach().cpu().numpy() for k, v in model.state_dict().items() if not k.endswith("_mask")}
-    if framework == "tensorflow":
-        return {v.path: np.asarray(v) for v in model.weights}
-    raise TypeError(f"expected a torch module or a Keras model, got {type(model).__name__}")
+    """Every parameter (biases included) as a NumPy array."""
+    return backend_of(model).all_parameters(model)
 
 
 def layer_sparsity(model) -> dict[str, float]:
@@ -77,8 +54,7 @@ def dense_bytes(model) -> int:
 
 def _rows(name: str, w: np.ndarray) -> np.ndarray:
     """A prunable tensor as a matrix with one row per output unit (torch and Keras layouts alike)."""
-    if name.endswith("/kernel"):  # Keras: (..., in, out)
-        w = np.moveaxis(w, -1, 0)
+    w = np.moveaxis(w, output_axis(name, w.ndim), 0)
     return w.reshape(w.shape[0], -1)
 
 
@@ -103,39 +79,6 @@ def storage_bytes(model, value_bytes: int = 4, index_bytes: int = 4) -> dict[str
             "bitmask": others + sum(bitmask_tensor_bytes(m, value_bytes) for m in prunable.values())}
 
 
-def _layer_macs(model, input_shape) -> list[tuple[str, int, float]]:
-    """(layer name, multiply-accumulates per observation, weight density) per prunable layer."""
-    framework = framework_of(model)
-    out = []
-    if framework == "torch":
-        import torch
-
-        shape = tuple(input_shape or getattr(model, "obs_shape", ()))
-        if not shape:
-            first = _torch_layers(model)[0][1]
-            shape = (first.in_features,)
-        outputs = {}
-        hooks = [m.register_forward_hook(lambda mod, inp, res, n=name: outputs.__setitem__(n, res.shape))
-                 for name, m in _torch_layers(model)]
-        with torch.no_grad():
-            model(torch.zeros((1, *shape)))
-        for h in hooks:
-            h.remove()
-        for name, m in _torch_layers(model):
-            w = m.weight.detach()
-            per_output = w[0].numel()  # in_features, or in_channels x kh x kw
-            positions = int(np.prod(outputs[name][2:])) if w.ndim > 2 else 1
-            out.append((name, per_output * w.shape[0] * positions, float((w != 0).float().mean())))
-    elif framework == "tensorflow":
-        for name, layer in _keras_layers(model):
-            kernel = np.asarray(layer.kernel)
-            positions = int(np.prod(layer.output.shape[1:-1])) if kernel.ndim > 2 else 1
-            out.append((name, kernel.size * positions, float((kernel != 0).mean())))
-    else:
-        raise TypeError(f"expected a torch module or a Keras model, got {type(model).__name__}")
-    return out
-
-
 def flops(model, input_shape: tuple[int, ...] | None = None, nonzero_only: bool = False) -> int:
     """FLOPs of one forward pass for one observation (2 per multiply-accumulate).
 
@@ -143,7 +86,7 @@ def flops(model, input_shape: tuple[int, ...] | None = None, nonzero_only: bool 
     would do, not what a dense kernel multiplying zeros actually does. ``input_shape`` (without the
     batch dimension) is needed for a torch module built without ``obs_shape``.
     """
-    layers = _layer_macs(model, input_shape)
+    layers = backend_of(model).layer_macs(model, input_shape)  # (name, MACs per observation, weight density)
     return int(sum(2 * macs * (density if nonzero_only else 1.0) for _, macs, density in layers))
 
 

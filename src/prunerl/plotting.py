@@ -1,6 +1,8 @@
 """Plots for ``prunerl compare`` (matplotlib, Agg backend: no display needed)."""
 from __future__ import annotations
 
+import itertools
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -8,9 +10,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-STYLE = {"random": ("tab:gray", "o"), "layerwise_magnitude": ("tab:blue", "s"),
-         "global_magnitude": ("tab:green", "^"), "l1_structured": ("tab:orange", "D"), "gradual": ("tab:red", "v")}
-EXTRA = [("tab:purple", "P"), ("tab:brown", "X"), ("tab:pink", "*"), ("tab:olive", "h"), ("tab:cyan", "p")]
+# (colour, marker) per strategy, in the order of :data:`prunerl.compare.STRATEGIES`: a strategy keeps its colour
+# whichever others are plotted; one registered elsewhere takes a style left over.
+PALETTE = [("tab:gray", "o"), ("tab:blue", "s"), ("tab:green", "^"), ("tab:orange", "D"), ("tab:red", "v"),
+           ("tab:purple", "P"), ("tab:brown", "X"), ("tab:pink", "*"), ("tab:olive", "h"), ("tab:cyan", "p")]
 
 
 def caption(n_seeds: int, confidence: float = 0.95) -> str:
@@ -26,17 +29,18 @@ def plot_comparison(df: pd.DataFrame, title: str | None = None, confidence: floa
     Strategies whose band is episode noise only (deterministic pruning) say so in the legend. The y-axis
     spans the environment's return range where it has one. Returns the Figure (the caller saves or shows it).
     """
-    from .compare import summarize
+    from .compare import STRATEGIES, summarize
     from .stats import EPISODE_NOISE, return_range
 
     summary = summarize(df, confidence)
     n_seeds = int(summary["seeds"].max())
     fig, ax = plt.subplots(figsize=(10, 5), dpi=110)
     pruned = df[df["target_sparsity"] > 0]
-    extra = iter(EXTRA * 4)
+    style = dict(zip(STRATEGIES, PALETTE))
+    spare = itertools.cycle(PALETTE[len(style):] or PALETTE)
     for strategy, group in summary[summary["target_sparsity"] > 0].groupby("strategy", sort=False):
         group = group.sort_values("target_sparsity")
-        color, marker = STYLE.get(strategy) or next(extra)
+        color, marker = style.get(strategy) or next(spare)
         noise = (group["variation"] == EPISODE_NOISE).all()
         label = f"{strategy} (band: {EPISODE_NOISE})" if noise else strategy
         x = group["sparsity"].to_numpy(float)

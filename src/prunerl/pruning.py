@@ -9,13 +9,24 @@ zeros are removed (:func:`shrink`, structured) or stored in a sparse format.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from .evaluation import framework_of
+from .backend import backend_of, output_axis
 from .metrics import prunable_weights
 
 Masks = dict[str, np.ndarray]
-STRATEGIES = ("random", "layerwise_magnitude", "global_magnitude", "l1_structured", "erk")
+# The strategies of :func:`prune` and what each removes (``prunerl compare`` builds its table and help from these).
+STRATEGY_ABOUT = {
+    "random": "a random fraction of each tensor",
+    "layerwise_magnitude": "smallest |w| in each tensor",
+    "global_magnitude": "smallest |w| over all tensors pooled",
+    "l1_structured": "hidden units with the smallest L1 norm",
+    "erk": "magnitude pruning with ERK layer densities",
+}
+STRATEGIES = tuple(STRATEGY_ABOUT)
+SEEDED_STRATEGIES = ("random",)  # the others give the same masks whatever the seed
 ALLOCATIONS = ("uniform", "global", "erk")
 # What happens to the first and last prunable tensors: allocated like the others, or kept dense.
 ENDS = ("allocate", "dense_first", "dense_last", "dense_both")
@@ -23,26 +34,18 @@ ENDS = ("allocate", "dense_first", "dense_last", "dense_both")
 
 def set_prunable_weights(model, weights: dict[str, np.ndarray]) -> None:
     """Write prunable tensors back into ``model`` in place (names as :func:`prunable_weights` gives them)."""
-    framework = framework_of(model)
-    if framework == "torch":
-        import torch
-
-        params = dict(model.named_parameters())
-        with torch.no_grad():
-            for name, value in weights.items():
-                params[name].copy_(torch.as_tensor(value))
-    elif framework == "tensorflow":
-        layers = {f"{layer.name}/kernel": layer for layer in model.layers}
-        for name, value in weights.items():
-            layers[name].kernel.assign(value)
-    else:
-        raise TypeError(f"expected a torch module or a Keras model, got {type(model).__name__}")
+    backend_of(model).set_prunable_weights(model, weights)
 
 
 def apply_masks(model, masks: Masks) -> None:
     """Zero, in place, every masked-out entry (mask False) of the named tensors."""
-    weights = prunable_weights(model)
-    set_prunable_weights(model, {name: weights[name] * mask for name, mask in masks.items()})
+    backend_of(model).apply_masks(model, masks)
+
+
+def hold_masks(masks: Masks) -> Callable[[object, int], None]:
+    """A training callback ``(model, optimizer_step)`` that re-applies fixed ``masks`` after every optimizer step
+    (the optimizer's momentum would otherwise move pruned weights away from zero)."""
+    return lambda model, step: apply_masks(model, masks)
 
 
 def magnitude_masks(weights: dict[str, np.ndarray], sparsity: float, scope: str = "global") -> Masks:
@@ -90,7 +93,7 @@ def l1_unit_masks(weights: dict[str, np.ndarray], sparsity: float) -> Masks:
         if i == len(names) - 1:
             masks[name] = np.ones(w.shape, bool)
             continue
-        out_axis = w.ndim - 1 if name.endswith("/kernel") else 0
+        out_axis = output_axis(name, w.ndim)
         scores = np.abs(np.moveaxis(w, out_axis, 0)).reshape(w.shape[out_axis], -1).sum(axis=1)
         keep_units = _keep_top(scores, sparsity)
         shape = [1] * w.ndim
@@ -187,31 +190,6 @@ def polynomial_sparsity(step: int, initial: float, final: float, begin_step: int
         raise ValueError("end_step must be after begin_step")
     progress = min(max((step - begin_step) / (end_step - begin_step), 0.0), 1.0)
     return final + (initial - final) * (1.0 - progress) ** power
-
-
-def gradual_prune(model, env_id: str, final_sparsity: float, steps: int, seed: int = 0,
-                  initial_sparsity: float = 0.0, begin_fraction: float = 0.0, end_fraction: float = 0.75,
-                  every: int = 10, scope: str = "global"):
-    """Fine-tune ``model`` in place for ``steps`` env steps while raising magnitude-pruning sparsity on
-    the Zhu & Gupta schedule (between the given fractions of the optimizer steps), masks held in between.
-    Returns the :class:`prunerl.train.TrainResult`; the model ends at ``final_sparsity``.
-    """
-    from .train import finetune, optimizer_steps_for
-
-    total = optimizer_steps_for(env_id, steps)
-    begin, end = int(begin_fraction * total), max(int(end_fraction * total), int(begin_fraction * total) + 1)
-    masks: Masks = {}
-
-    def hook(net, step):
-        nonlocal masks
-        if not masks or (step % every == 0 and begin <= step <= end):
-            target = polynomial_sparsity(step, initial_sparsity, final_sparsity, begin, end)
-            masks = magnitude_masks(prunable_weights(net), target, scope)
-        apply_masks(net, masks)
-
-    result = finetune(model, env_id, steps, seed, callback=hook)
-    apply_masks(model, magnitude_masks(prunable_weights(model), final_sparsity, scope))
-    return result
 
 
 def _keep_top(scores: np.ndarray, sparsity: float) -> np.ndarray:

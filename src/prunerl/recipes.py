@@ -1,14 +1,16 @@
-"""Pruning recipes that keep the return: during training from scratch, and a stable prune-then-fine-tune.
+"""Pruning recipes that need training: during training from scratch, gradual and stable prune-then-fine-tune,
+and the training of the zoo's agents (:func:`train_agent`). :mod:`prunerl.pruning` stays free of the trainers.
 
 - :class:`SparsitySchedule` is a trainer hook (``callback(net, optimizer_step)``) that raises magnitude
   sparsity on the Zhu & Gupta (2017) cubic schedule between fractions of training, with the layer budget of
   :func:`prunerl.pruning.allocated_masks` (ERK by default, as Graesser et al. 2022 do), and holds the masks.
+- :func:`gradual_prune` raises global magnitude sparsity on that schedule during a plain fine-tune.
 - :func:`train_during` trains a network from scratch with that hook (the zoo recipe of the dense agent).
 - :func:`prune_finetune` prunes a trained agent on the same schedule during a fine-tune made for pruned
   agents: DQN keeps its exploration low, fills the replay buffer with the agent's own play before any
   update (the pruned agent's, for a one-shot schedule) and uses a slower target network; PPO uses a tenth of
   the learning rate, a tighter clip, no entropy bonus and a critic warm-up.
-- Both keep the best weights on validation episodes (reset seeds 10,000 on, disjoint from the zoo's
+- Those two keep the best weights on validation episodes (reset seeds 10,000 on, disjoint from the zoo's
   evaluation seeds 0-19) among those evaluated at the final sparsity: the last network of an RL run is
   whatever the last update left.
 """
@@ -20,9 +22,8 @@ import time
 import numpy as np
 
 from . import zoo
-from .evaluation import framework_of
 from .metrics import layer_sparsity, prunable_weights, sparsity as measured_sparsity
-from .pruning import allocated_masks, apply_masks, polynomial_sparsity
+from .pruning import allocated_masks, apply_masks, magnitude_masks, polynomial_sparsity
 
 
 class SparsitySchedule:
@@ -47,25 +48,37 @@ class SparsitySchedule:
             self.masks = allocated_masks(prunable_weights(net), target, self.allocation, self.ends)
             self.final = step >= self.end
         if self.masks:
-            self._apply(net)
-
-    def _apply(self, net) -> None:
-        if framework_of(net) != "torch":
             apply_masks(net, self.masks)
-            return
-        import torch
-
-        if getattr(self, "_torch_masks", (None,))[0] is not self.masks:  # convert once per new mask
-            self._torch_masks = (self.masks, {n: torch.as_tensor(m) for n, m in self.masks.items()})
-        params = dict(net.named_parameters())
-        with torch.no_grad():
-            for name, mask in self._torch_masks[1].items():
-                params[name].mul_(mask)
 
     def finish(self, net) -> None:
         """Make sure ``net`` ends at the final sparsity (a no-op when the schedule ran to its end)."""
         apply_masks(net, allocated_masks(prunable_weights(net), self.sparsity, self.allocation, self.ends))
         self.final = True
+
+
+def gradual_prune(model, env_id: str, final_sparsity: float, steps: int, seed: int = 0,
+                  initial_sparsity: float = 0.0, begin_fraction: float = 0.0, end_fraction: float = 0.75,
+                  every: int = 10, scope: str = "global"):
+    """Fine-tune ``model`` in place for ``steps`` env steps while raising magnitude-pruning sparsity on
+    the Zhu & Gupta schedule (between the given fractions of the optimizer steps), masks held in between.
+    Returns the :class:`prunerl.train.TrainResult`; the model ends at ``final_sparsity``.
+    """
+    from .train import finetune, optimizer_steps_for
+
+    total = optimizer_steps_for(env_id, steps)
+    begin, end = int(begin_fraction * total), max(int(end_fraction * total), int(begin_fraction * total) + 1)
+    masks: dict[str, np.ndarray] = {}
+
+    def hook(net, step):
+        nonlocal masks
+        if not masks or (step % every == 0 and begin <= step <= end):
+            target = polynomial_sparsity(step, initial_sparsity, final_sparsity, begin, end)
+            masks = magnitude_masks(prunable_weights(net), target, scope)
+        apply_masks(net, masks)
+
+    result = finetune(model, env_id, steps, seed, callback=hook)
+    apply_masks(model, magnitude_masks(prunable_weights(model), final_sparsity, scope))
+    return result
 
 
 def stable_finetune_settings(env_id: str, steps: int, hparams: dict | None = None) -> dict:
@@ -154,6 +167,17 @@ def dense_cpu_seconds(base: str, seed: int, total_steps: int | None = None) -> f
     tracker = Tracker(hp["total_steps"], r.env_id, hp.get("eval_every"), progress=False)
     TRAINERS[r.algorithm](actor, r.env_id, seed, hp, tracker=tracker, critic=critic)
     return time.process_time() - started
+
+
+def train_agent(name: str, seed: int | None = None, total_steps: int | None = None, progress: bool = True,
+                zoo_dir=zoo.ZOO_DIR, time_dense: bool = False) -> dict:
+    """Train zoo agent ``name``, dense (:func:`prunerl.train.train_dense_agent`) or sparse
+    (:func:`train_sparse_agent`), with its recipe and write its weight file and card; returns the card."""
+    if zoo.recipe(name).pruning:
+        return train_sparse_agent(name, seed, total_steps, progress, zoo_dir, time_dense)
+    from .train import train_dense_agent
+
+    return train_dense_agent(name, seed, total_steps, progress, zoo_dir)
 
 
 def train_sparse_agent(name: str, seed: int | None = None, total_steps: int | None = None, progress: bool = True,

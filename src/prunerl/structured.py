@@ -17,8 +17,8 @@ import copy
 
 import numpy as np
 
-from .convert import build, spec_and_weights
-from .evaluation import framework_of
+from .backend import backend_of
+from .convert import spec_and_weights
 
 _CONSTANT = {"relu": lambda b: np.maximum(b, 0.0), "tanh": np.tanh, None: lambda b: b}
 
@@ -83,7 +83,8 @@ def shrink(model, atol: float = 0.0):
 
     Outputs are unchanged up to float rounding (the folded biases are summed in float64).
     """
-    return build(*shrink_spec(*spec_and_weights(model), atol), framework_of(model))
+    b = backend_of(model)
+    return b.build(*shrink_spec(*b.spec_and_weights(model), atol))
 
 
 def hidden_units(model) -> list[int]:

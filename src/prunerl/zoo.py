@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from . import specs
+from .backend import backend
 
 ZOO_DIR = Path(__file__).with_name("zoo")
-FRAMEWORKS = ("torch", "tensorflow")
 
 
 @dataclass(frozen=True)
@@ -191,17 +191,8 @@ def load_agent(name: str, framework: str = "torch", zoo_dir: Path = ZOO_DIR):
 
     The network maps a batch of raw observations to action scores; the greedy action is the argmax.
     """
-    if framework not in FRAMEWORKS:
-        raise ValueError(f"unknown framework {framework!r}; choose one of {', '.join(FRAMEWORKS)}")
-    weights = load_weights(name, zoo_dir)
-    spec = card(name, zoo_dir)["spec"]
-    if framework == "torch":
-        from .nets import build_torch
-
-        return build_torch(spec, weights).eval()
-    from .keras_nets import build_keras
-
-    return build_keras(spec, weights)
+    build = backend(framework).build  # an unknown framework fails before any file is read
+    return build(card(name, zoo_dir)["spec"], load_weights(name, zoo_dir))
 
 
 def list_agents(zoo_dir: Path = ZOO_DIR, sparse: bool = False) -> list[dict]:

@@ -43,7 +43,7 @@ def sparsity(text: str) -> float:
 
 
 def framework(text: str) -> str:
-    from ..zoo import FRAMEWORKS
+    from ..backend import FRAMEWORKS
 
     if text not in FRAMEWORKS:
         raise argparse.ArgumentTypeError(f"unknown framework {text!r}; choose one of {', '.join(FRAMEWORKS)}")

@@ -80,21 +80,6 @@ def _table(summary, agent: str, framework: str, n_seeds: int):
     return table
 
 
-def _set_threads(threads: int, framework: str, uses_torch: bool) -> None:
-    if uses_torch:  # torch agents, and fine-tuning (which runs in torch in both frameworks)
-        import torch
-
-        torch.set_num_threads(max(1, threads))
-    if framework == "tensorflow":
-        import tensorflow as tf
-
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(max(1, threads))
-            tf.config.threading.set_inter_op_parallelism_threads(max(1, threads))
-        except RuntimeError:  # already initialized
-            pass
-
-
 def _non_default(args, parser_defaults: dict) -> list[str]:
     return [f"--{name.replace('_', '-')}" for name in (*CONFIG, "finetune_oneshot", "threads")
             if getattr(args, name) != parser_defaults[name]]
@@ -107,7 +92,9 @@ def run(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ..compare import REGISTRY, CompareError, compare, summarize, validate, write_outputs
+    from ..backend import set_threads
+    from ..compare import REGISTRY, CompareError, compare, summarize, validate
+    from ..compare_docs import write_outputs
 
     console = Console()
     if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
@@ -129,8 +116,9 @@ def run(args) -> int:
     except (CompareError, ValueError) as exc:
         print(f"prunerl compare: {exc}", file=sys.stderr)
         return 2
-    _set_threads(args.threads, args.framework,
-                 args.framework == "torch" or any(REGISTRY[s].finetunes for s in strategies) or args.finetune_oneshot)
+    trains = any(REGISTRY[s].finetunes for s in strategies) or args.finetune_oneshot
+    # Fine-tuning runs in torch whatever the agent's framework.
+    set_threads(args.threads, dict.fromkeys(["torch"] * trains + [args.framework]))
     total = len(strategies) * len(sparsities) * len(seeds)
     load = os.getloadavg()[0]
     started, cpu = time.perf_counter(), time.process_time()

@@ -1,3 +1,4 @@
+"""``prunerl evaluate NAME``: a zoo agent's seeded greedy return, in either framework."""
 from __future__ import annotations
 
 import sys

@@ -54,7 +54,7 @@ def run(args) -> int:
                      "retrained agent meets its bar) or --zoo-dir DIR to train a copy elsewhere")
     if r.pruning and not weight_path(r.pruning["base"]).exists():
         return _fail(f"{args.name} needs the dense agent {r.pruning['base']}; train it first")
-    from ..train import train_agent
+    from ..recipes import train_agent
 
     target = ZOO_DIR if into_package else Path(args.zoo_dir) if args.zoo_dir else user_zoo_dir()
     target.mkdir(parents=True, exist_ok=True)

@@ -1,3 +1,4 @@
+"""``prunerl zoo``: the agent zoo as a table (or JSON) read from the cards alone; imports no framework."""
 from __future__ import annotations
 
 

@@ -15,6 +15,8 @@ import numpy as np
 
 from prunerl.convert import clone, convert, set_weights, spec_and_weights  # noqa: F401  (lessons use them as L.clone, L.convert)
 from prunerl.structured import shrink  # noqa: F401  (lessons use it as L.shrink)
+from prunerl.backend import set_threads
+from prunerl.runtime import quiet_tensorflow
 
 # ----------------------------------------------------------------------------------------------- fast mode
 FAST = os.environ.get("PRUNERL_FAST", "").strip().lower() not in ("", "0", "false", "no")
@@ -30,17 +32,14 @@ def quiet() -> None:
     run PyTorch and TensorFlow on one thread. Small agents gain nothing from more threads, on a shared machine
     extra threads spin and stall (small DQN updates ran many times slower with 2 threads beside a busy
     neighbour), and single-thread timings are the steady ones. Call it before importing torch or TF."""
-    import sys
 
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
         os.environ.setdefault(var, "1")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    quiet_tensorflow()
     warnings.filterwarnings("ignore", message=".*[Ss]parse.*beta.*")
     warnings.filterwarnings("ignore", category=UserWarning, module="keras")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
+    set_threads(1)
 
 
 def md(text: str) -> None:
@@ -232,28 +231,11 @@ def finetune_best(model, env_id: str, steps: int, chunks: int = 4, seed: int = 0
     return history
 
 
-def masked_callback(masks):
-    """A fine-tuning hook re-applying fixed masks after every optimizer step (Adam moves pruned weights)."""
-    from prunerl.pruning import apply_masks
-
-    return lambda net, step: apply_masks(net, masks)
-
-
 # ------------------------------------------------------------------------------------------------ timing
 def single_thread() -> None:
     """Run torch (and TensorFlow, if imported and not yet started) on one thread: timings on a shared 2-core
     machine are far steadier that way. Call it before the first TensorFlow op."""
-    import sys
-
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
-    if "tensorflow" in sys.modules:
-        tf = sys.modules["tensorflow"]
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(1)
-            tf.config.threading.set_inter_op_parallelism_threads(1)
-        except RuntimeError:  # already initialised
-            pass
+    set_threads(1)
 
 
 def interleaved_latency(calls: dict, repeats: int = 30, number: int = 10, warmup: int = 3,

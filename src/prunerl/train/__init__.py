@@ -7,8 +7,9 @@ import time
 import torch
 
 from .. import nets, zoo
+from ..backend import backend_of
 from ..convert import convert, set_weights, spec_and_weights
-from ..evaluation import evaluate, framework_of
+from ..evaluation import evaluate
 from . import dqn, ppo
 from .common import Tracker, TrainResult
 
@@ -23,14 +24,13 @@ def critic_spec(spec: dict) -> dict:
     return {**spec, "layers": layers}
 
 
-def train_agent(name: str, seed: int | None = None, total_steps: int | None = None, progress: bool = True,
-                zoo_dir=zoo.ZOO_DIR, time_dense: bool = False) -> dict:
-    """Train zoo agent ``name`` from scratch, keep the best evaluated weights, and write its file and card."""
+def train_dense_agent(name: str, seed: int | None = None, total_steps: int | None = None, progress: bool = True,
+                      zoo_dir=zoo.ZOO_DIR) -> dict:
+    """Train dense zoo agent ``name`` from scratch, keep the best evaluated weights, and write its file and card
+    (:func:`prunerl.recipes.train_agent` trains any zoo agent, sparse ones too)."""
     recipe = zoo.recipe(name)
     if recipe.pruning:
-        from ..recipes import train_sparse_agent
-
-        return train_sparse_agent(name, seed, total_steps, progress, zoo_dir, time_dense)
+        raise ValueError(f"{name} is a sparse agent: train it with prunerl.recipes.train_agent")
     seed = recipe.seed if seed is None else seed
     hparams = dict(recipe.hparams, **({"total_steps": total_steps} if total_steps else {}))
     torch.manual_seed(seed)
@@ -105,8 +105,9 @@ def finetune(model, env_id: str, steps: int, seed: int = 0, callback=None, algor
     """
     recipe = _recipe_for(env_id)
     algorithm, hp = finetune_settings(env_id, steps, algorithm, hparams)
-    framework = framework_of(model)
-    if framework == "tensorflow":
+    if backend_of(model).trains_natively:
+        actor, hook = model, callback
+    else:  # a Keras model trains through a torch twin
         actor = convert(model, "torch")
 
         def sync(twin, step):  # the Keras model sees the twin's weights; its callback's edits flow back
@@ -115,10 +116,6 @@ def finetune(model, env_id: str, steps: int, seed: int = 0, callback=None, algor
             set_weights(twin, spec_and_weights(model)[1])
 
         hook = sync if callback is not None else None
-    elif framework == "torch":
-        actor, hook = model, callback
-    else:
-        raise TypeError(f"finetune needs a torch module or a Keras model, got {type(model).__name__}")
 
     critic = None
     if algorithm == "ppo":
@@ -132,7 +129,7 @@ def finetune(model, env_id: str, steps: int, seed: int = 0, callback=None, algor
     actor.train()
     result = TRAINERS[algorithm](actor, env_id, seed, hp, callback=hook, critic=critic, tracker=tracker)
     actor.eval()
-    if framework == "tensorflow":
+    if actor is not model:
         set_weights(model, nets.torch_weights(actor))
         result.actor = model
     return result

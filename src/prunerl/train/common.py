@@ -17,10 +17,6 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)  # {"step", "mean_return"} per evaluation
     critic: torch.nn.Module | None = None
 
-    @property
-    def best_return(self) -> float | None:
-        return max((h["mean_return"] for h in self.history), default=None)
-
 
 class Tracker:
     """Advances a progress bar and, every ``eval_every`` env steps, evaluates the actor on validation seeds.

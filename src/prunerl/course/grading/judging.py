@@ -13,6 +13,8 @@ from pathlib import Path
 
 import nbformat
 
+from prunerl.runtime import quiet_tensorflow
+
 from . import sandbox
 from .layout import grade_id
 
@@ -79,11 +81,9 @@ class Checker:
         if not jobs:
             return
         tracks = sorted({job["assignment"].rsplit("_", 1)[-1] for job, _ids in jobs.values()})
-        env = dict(os.environ, PYTHONWARNINGS="ignore")
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # as the checker's CLI: the same float sums as the kernels
-        self.proc = subprocess.Popen([sys.executable, "-m", "prunerl.course.grading.judging", *tracks], text=True, env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        env = quiet_tensorflow(dict(os.environ, PYTHONWARNINGS="ignore"))  # the same float sums as the kernels
+        self.proc = subprocess.Popen([sys.executable, "-m", "prunerl.course.grading.judging", *tracks], text=True,
+                                     env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self._thread = threading.Thread(target=self._feed, daemon=True)
         self._thread.start()
 

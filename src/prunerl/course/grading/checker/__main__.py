@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
+
+from prunerl.runtime import quiet_tensorflow
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,8 +31,7 @@ def _one(assignment: str, params_path: Path, records: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # the same float sums as the TensorFlow kernels
+    quiet_tensorflow()  # the same float sums as the TensorFlow kernels
     try:
         if args.batch is not None:
             jobs = json.loads(args.batch.read_text(encoding="utf-8"))

@@ -22,18 +22,20 @@ from collections.abc import Callable
 
 
 import prunerl
+from prunerl import backend as _backend
 from prunerl import envs as _envs
 from prunerl import evaluation as _evaluation
 from prunerl import metrics as _metrics
 from prunerl import pruning as _pruning
 from prunerl import zoo as _zoo
+from prunerl.runtime import quiet_tensorflow
 
 from . import record as _record
 
 PARAMS_ENV, RECORDS_ENV = "PRUNERL_CHECK_PARAMS", "PRUNERL_CHECK_RECORDS"
 AUDIT_FILE = "_audit.jsonl"
 
-EVALUATE, SCORES_FN, FRAMEWORK_OF = _evaluation.evaluate, _evaluation.scores_fn, _evaluation.framework_of
+EVALUATE, SCORES_FN, FRAMEWORK_OF = _evaluation.evaluate, _evaluation.scores_fn, _backend.framework_of
 LOAD_AGENT, PRUNABLE, MAKE_ENV, SPARSITY = _zoo.load_agent, _metrics.prunable_weights, _envs.make_env, _metrics.sparsity
 REFERENCE = {n: fn for n, fn in vars(_pruning).items()  # every function the reference module defines
              if callable(fn) and getattr(fn, "__module__", None) == _pruning.__name__ and hasattr(fn, "__code__")}
@@ -63,8 +65,7 @@ def setup(framework: str) -> None:
         raise ValueError(f"framework must be 'torch' or 'tensorflow', got {framework!r}")
     STATE["framework"] = framework
     if framework == "tensorflow":  # before TensorFlow loads: no C++ start-up lines, reproducible float sums
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+        quiet_tensorflow()
     train = sys.modules.get("prunerl.train")
     if train is not None and STATE["finetune"] is None:
         STATE["finetune"], STATE["optimizer_steps_for"] = train.finetune, train.optimizer_steps_for
@@ -102,13 +103,14 @@ def _note(kind: str, what: str) -> None:
 
 
 def _grader_path(full: str) -> bool:
-    """Solutions, nbgrader master copies (autograder/source[s]) and gradebooks, outside the notebook's own folder."""
+    """Solutions, master copies and authored sources (autograder/source, authored) and gradebooks, outside the
+    notebook's own folder."""
     if full.startswith(STATE.get("cwd") or "\0"):
         return False
     parts = full.split(os.sep)
     pairs = zip(parts, parts[1:])
     return ("solutions" in parts[:-1] or os.path.basename(full) == "gradebook.db"
-            or any(a == "autograder" and b in ("source", "sources") for a, b in pairs))
+            or any(a == "autograder" and b in ("source", "sources", "authored") for a, b in pairs))
 
 
 def _audit_hook(event: str, args: tuple) -> None:
