@@ -1,7 +1,7 @@
 """The hidden checks of the exercises accept the reference solutions and reject known-wrong functions.
 
-The reference solutions are the solution cells of ``autograder/sources/<assignment>.py``, run (with the locked
-set-up cell) in a fresh namespace; the wrong functions are the bugs learners actually write.
+The reference solutions are the solution cells of the assignment's track of ``autograder/authored/<exercise>.py``,
+run (with the locked set-up cell) in a fresh namespace; the wrong functions are the bugs learners actually write.
 """
 from __future__ import annotations
 
@@ -12,13 +12,20 @@ import jupytext
 import numpy as np
 import pytest
 
+from prunerl.course.grading.layout import Layout
+
 REPO = Path(__file__).resolve().parents[1]
-SOURCES = REPO / "autograder" / "sources"
+LAYOUT = Layout(REPO)
+
+
+def source(assignment: str):
+    """The jupytext notebook of one track of an authored source."""
+    return jupytext.reads(LAYOUT.source_text(assignment), fmt="py:percent")
 
 
 def solutions(assignment: str) -> dict:
     """Run the set-up cell and every solution cell of an exercise source; return the namespace."""
-    nb = jupytext.read(SOURCES / f"{assignment}.py")
+    nb = source(assignment)
     namespace: dict = {"__name__": f"solutions_{assignment}"}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -283,7 +290,7 @@ def run_graded(assignment: str, tmp: Path, overrides: dict | None = None, secret
     course = tmp / "course"
     (course / "sources").mkdir(parents=True)
     (course / "nbgrader_config.py").write_text(f"c = get_config()\nc.PrunerlChecks.secret = {secret!r}\n")
-    (course / "sources" / f"{assignment}.py").write_text((SOURCES / f"{assignment}.py").read_text())
+    (course / "sources" / f"{assignment}.py").write_text(LAYOUT.source_text(assignment))
     (tmp / "records").mkdir()
     (tmp / "params.json").write_text(json.dumps(make_params(assignment, course)))
     harness.STATE["params"] = None
@@ -292,7 +299,7 @@ def run_graded(assignment: str, tmp: Path, overrides: dict | None = None, secret
     namespace: dict = {"__name__": "__main__"}
     os.environ.update(PRUNERL_CHECK_PARAMS=str(tmp / "params.json"), PRUNERL_CHECK_RECORDS=str(tmp / "records"))
     try:
-        for cell in jupytext.read(SOURCES / f"{assignment}.py").cells:
+        for cell in source(assignment).cells:
             gid = cell.metadata.get("nbgrader", {}).get("grade_id")
             if cell.cell_type == "code":
                 try:
@@ -385,7 +392,8 @@ def test_checker_cli_bad_input_exits_2(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "prunerl.course.grading.checker", "judge", "--assignment", "x"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
-    proc = subprocess.run([sys.executable, "-m", "prunerl.course.grading.checker", "judge", "--batch", str(tmp_path / "no")],
+    proc = subprocess.run([sys.executable, "-m", "prunerl.course.grading.checker", "judge", "--batch",
+                           str(tmp_path / "no")],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 

@@ -11,6 +11,7 @@ import pexpect
 import pytest
 
 from prunerl.cli import main
+from prunerl.course.grading.layout import Layout
 from prunerl.course.interview import coding
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def solutions():
-    """The reference solution of exercise 1 (from the autograder source) and a broken variant of it."""
-    source = (ROOT / "autograder" / "sources" / "ex1_threshold_torch.py").read_text()
+    """The reference solution of exercise 1 (from its authored source) and a broken variant of it."""
+    source = Layout(ROOT).source_text("ex1_threshold_torch")
     cells = [c for c in re.split(r"^# %%.*$", source, flags=re.M) if "### BEGIN SOLUTION" in c]
     code = "\n\n\n".join(re.sub(r"\n\s*### (BEGIN|END) SOLUTION", "", c).strip() for c in cells)
     good = "import numpy as np\nimport torch\n\n\n" + code + "\n"

@@ -18,7 +18,7 @@ COMMANDS = {
     "zoo": "list the agent zoo with each agent's measured return",
     "evaluate": "evaluate a zoo agent with seeded greedy episodes",
     "train": "train a zoo agent from scratch and write its weight file and card",
-    "build": "build the nbgrader course, released exercises and executed solutions from autograder/sources",
+    "build": "build the nbgrader course, released exercises and executed solutions from autograder/authored",
     "grade": "grade notebooks or an nbgrader submitted/ tree through nbgrader autograde",
     "check": "run a notebook's visible tests locally (fast; hidden tests run only at grading)",
     "compare": "compare pruning strategies x sparsities over seeds: IQM, bootstrap interval, size, FLOPs, CSV, plot",

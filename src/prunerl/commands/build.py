@@ -6,7 +6,7 @@ from ._args import existing_dir, positive_int
 
 def add_arguments(parser) -> None:
     parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
-                        help="assignments to build (default: every autograder/sources/*.py)")
+                        help="assignments to build (default: both tracks of every autograder/authored/*.py)")
     parser.add_argument("--check", action="store_true",
                         help="regenerate into a temporary directory and fail naming every stale generated file")
     parser.add_argument("--no-execute", action="store_true", help="do not execute the solution notebooks")

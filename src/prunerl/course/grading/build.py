@@ -1,8 +1,10 @@
-"""``prunerl build``: jupytext sources -> nbgrader master notebooks, released exercises and executed solutions.
+"""``prunerl build``: authored sources -> nbgrader master notebooks, released exercises and executed solutions.
 
-For each ``autograder/sources/<a>.py``:
+Each ``autograder/authored/<e>.py`` builds one assignment per track (``<e>_torch``, ``<e>_tf``; see ``layout``).
+For each assignment ``<a>``:
 
-1. jupytext -> ``autograder/source/<a>/<a>.ipynb`` with stable cell ids (the grade_id, else ``<a>-<position>``);
+1. its track of the source, via jupytext -> ``autograder/source/<a>/<a>.ipynb`` with stable cell ids (the
+   grade_id, else ``<a>-<position>``);
 2. ``nbgrader generate_assignment`` (nbgrader's own API, in a private temporary copy of the course, so the
    course's ``gradebook.db`` is never touched) -> ``exercises/<a>.ipynb``;
 3. the solution notebook (solutions in, hidden tests out) executed with nbclient -> ``solutions/<a>.ipynb``.
@@ -48,12 +50,11 @@ class BuildError(Exception):
 
 
 # ----------------------------------------------------------------------------------------------- sources
-def source_to_notebook(path: Path):
-    """Read a jupytext percent-format source into a notebook with stable ids and a fixed kernelspec."""
+def source_to_notebook(text: str, assignment: str):
+    """Read one track's jupytext percent-format text into a notebook with stable ids and a fixed kernelspec."""
     import jupytext
 
-    assignment = path.stem
-    nb = jupytext.read(str(path), fmt="py:percent")
+    nb = jupytext.reads(text, fmt="py:percent")
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
     nb.nbformat, nb.nbformat_minor = 4, 5
@@ -199,7 +200,7 @@ def build(layout: Layout, assignments: list[str] | None = None, execute: bool = 
     notebooks, errors = {}, []
     for assignment in chosen:
         try:
-            nb = source_to_notebook(layout.sources / f"{assignment}.py")
+            nb = source_to_notebook(layout.source_text(assignment), assignment)
         except Exception as exc:  # noqa: BLE001
             errors.append(f"{assignment}: cannot read the jupytext source: {exc}")
             continue
@@ -251,10 +252,12 @@ def check_stale(layout: Layout, assignments: list[str] | None = None) -> list[st
         fresh = Layout(Path(tmp))
         fresh.sources.mkdir(parents=True)
         shutil.copy2(layout.course / "nbgrader_config.py", fresh.course / "nbgrader_config.py")
+        files = layout.source_files()
         for assignment in chosen:
-            shutil.copy2(layout.sources / f"{assignment}.py", fresh.sources / f"{assignment}.py")
+            shutil.copy2(files[assignment][0], fresh.sources / files[assignment][0].name)
         build(fresh, chosen, execute=False, log=lambda _msg: None)
         for assignment in chosen:
+            origin = files[assignment][0].relative_to(layout.root)
             pairs = [(fresh.source_notebook(assignment), layout.source_notebook(assignment)),
                      (fresh.exercises / f"{assignment}.ipynb", layout.exercises / f"{assignment}.ipynb"),
                      (fresh.solutions / f"{assignment}.ipynb", layout.solutions / f"{assignment}.ipynb")]
@@ -269,14 +272,14 @@ def check_stale(layout: Layout, assignments: list[str] | None = None) -> list[st
                     stale.append(f"{rel}: unreadable ({type(exc).__name__})")
                     continue
                 if comparable(current) != comparable(nbformat.read(new, as_version=4)):
-                    stale.append(f"{rel}: stale (its cells differ from what autograder/sources/{assignment}.py builds)")
+                    stale.append(f"{rel}: stale (its cells differ from what {origin} builds)")
     if assignments is None:
         known = set(chosen)
         for folder in (layout.exercises, layout.solutions):
             for path in sorted(folder.glob("*.ipynb")) if folder.is_dir() else []:
                 if path.stem not in known:
-                    stale.append(f"{path.relative_to(layout.root)}: orphaned (no autograder/sources/{path.stem}.py)")
+                    stale.append(f"{path.relative_to(layout.root)}: orphaned (no source builds {path.stem})")
         for path in sorted((layout.course / "source").glob("*/*.ipynb")):
             if path.parent.name not in known:
-                stale.append(f"{path.relative_to(layout.root)}: orphaned (no autograder/sources/{path.parent.name}.py)")
+                stale.append(f"{path.relative_to(layout.root)}: orphaned (no source builds {path.parent.name})")
     return stale

@@ -7,7 +7,8 @@
 # ---
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false}
-# # Exercise 3 (TensorFlow / Keras 3): sparse storage — when do the zeros stop costing?
+# # Exercise 3 (PyTorch): sparse storage — when do the zeros stop costing?  # [torch]
+# # Exercise 3 (TensorFlow / Keras 3): sparse storage — when do the zeros stop costing?  # [tf]
 #
 # After magnitude pruning to 90 % sparsity, `cartpole-dqn` still stores all 67 000 weights: a zero in a dense
 # tensor takes 4 bytes like any other number, and a dense matrix product multiplies it all the same (users hit this
@@ -21,11 +22,13 @@
 #
 # CSR costs `nnz * (value bytes + index bytes) + (rows + 1) * index bytes`: with 8-byte indices and 4-byte values
 # it beats dense only below 1/3 density. Speed is another matter: at batch 1 a CPU CSR product can be slower than
-# the dense one even at high sparsity — measure before you claim it (the lessons and `bench/` do). Here you build the format from scratch, then
-# store an agent with TensorFlow's own sparse type, `tf.sparse.SparseTensor` (COO: an `(nnz, 2)` int64 index array,
-# the values and the dense shape).
+# the dense one even at high sparsity — measure before you claim it (the lessons and `bench/` do). Here you build the format from scratch.  # [torch]
+# the dense one even at high sparsity — measure before you claim it (the lessons and `bench/` do). Here you build the format from scratch, then  # [tf]
+# store an agent with TensorFlow's own sparse type, `tf.sparse.SparseTensor` (COO: an `(nnz, 2)` int64 index array,  # [tf]
+# the values and the dense shape).  # [tf]
 #
-# Check your work before you submit with `prunerl check exercises/ex3_sparsify_tf.ipynb`.
+# Check your work before you submit with `prunerl check exercises/ex3_sparsify_torch.ipynb`.  # [torch]
+# Check your work before you submit with `prunerl check exercises/ex3_sparsify_tf.ipynb`.  # [tf]
 
 # %% nbgrader={"grade": false, "grade_id": "colab_install", "locked": true, "schema_version": 3, "solution": false}
 # On Colab only: install the course (agents, helpers, both frameworks); elsewhere this cell does nothing.
@@ -38,14 +41,26 @@ if "google.colab" in sys.modules:
 
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
+import copy  # [torch]
+import warnings  # [torch]
+# [torch]
 import numpy as np
+import torch  # [torch]
+from torch import nn  # [torch]
 
 import prunerl
 from prunerl.course.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
 
-checks.setup("tensorflow")
-agent = prunerl.load_agent("cartpole-dqn", framework="tensorflow")
-pruned = prunerl.load_agent("cartpole-dqn", framework="tensorflow")
+checks.setup("torch")  # [torch]
+# torch warns that CSR support is "in beta"; a warning is printed on stderr, which the grader counts as an error.  # [torch]
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")  # [torch]
+warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")  # [torch]
+# [torch]
+agent = prunerl.load_agent("cartpole-dqn")  # [torch]
+pruned = copy.deepcopy(agent)  # [torch]
+checks.setup("tensorflow")  # [tf]
+agent = prunerl.load_agent("cartpole-dqn", framework="tensorflow")  # [tf]
+pruned = prunerl.load_agent("cartpole-dqn", framework="tensorflow")  # [tf]
 prunerl.pruning.prune(pruned, "global_magnitude", 0.9)  # the course's reference pruning (allowed here: not this exercise)
 print(prunerl.metrics.summary(pruned))
 
@@ -57,7 +72,8 @@ print(prunerl.metrics.summary(pruned))
 # - `to_csr(matrix)`: `matrix` is a 2-D NumPy array. Returns `(values, col_indices, row_ptr)`, three 1-D NumPy
 #   arrays: `values` has the matrix's dtype, the two index arrays are integers; entries in row-major order
 #   (ascending column within a row). Exactly the entries `!= 0` are stored. Write it yourself (no `scipy.sparse`,
-#   no `tf.sparse`): the grader compares with `scipy.sparse.csr_matrix`.
+#   no `torch.sparse`): the grader compares with `scipy.sparse.csr_matrix`.  # [torch]
+#   no `tf.sparse`): the grader compares with `scipy.sparse.csr_matrix`.  # [tf]
 # - `csr_matmul(csr, shape, x)`: `csr = (values, col_indices, row_ptr)` of a matrix of shape `shape = (rows, cols)`;
 #   `x` is a NumPy array of shape `(cols,)` or `(cols, k)`. Returns `matrix @ x` as a NumPy array, computed from the
 #   CSR arrays only (never rebuild the dense matrix).
@@ -91,16 +107,16 @@ def csr_matmul(csr, shape, x):
 # %% nbgrader={"grade": true, "grade_id": "test_to_csr", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 m = np.array([[0.0, 2.0, 0.0], [1.0, 0.0, 3.0]])
 values, col_indices, row_ptr = to_csr(m)
-assert list(values) == [2.0, 1.0, 3.0], f"values {list(values)}"
-assert list(col_indices) == [1, 0, 2], f"col_indices {list(col_indices)}"
-assert list(row_ptr) == [0, 1, 3], f"row_ptr {list(row_ptr)}"
+assert list(values) == [2.0, 1.0, 3.0], f"values {list(values)}, expected [2.0, 1.0, 3.0]"
+assert list(col_indices) == [1, 0, 2], f"col_indices {list(col_indices)}, expected [1, 0, 2]"
+assert list(row_ptr) == [0, 1, 3], f"row_ptr {list(row_ptr)}, expected [0, 1, 3]"
 ### BEGIN HIDDEN TESTS
 checks.to_csr(to_csr)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_to_csr_edge", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 values, col_indices, row_ptr = to_csr(np.zeros((2, 3)))
-assert len(values) == 0 and list(row_ptr) == [0, 0, 0], f"all-zero matrix: values {values}, row_ptr {row_ptr}"
+assert len(values) == 0 and list(row_ptr) == [0, 0, 0], f"all-zero matrix: values {values}, row_ptr {row_ptr}, expected no values and row_ptr [0, 0, 0]"
 ### BEGIN HIDDEN TESTS
 checks.to_csr_edge(to_csr)
 ### END HIDDEN TESTS
@@ -108,12 +124,27 @@ checks.to_csr_edge(to_csr)
 # %% nbgrader={"grade": true, "grade_id": "test_csr_matmul", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 m = np.array([[0.0, 2.0, 0.0], [1.0, 0.0, 3.0]])
 csr = (np.array([2.0, 1.0, 3.0]), np.array([1, 0, 2]), np.array([0, 1, 3]))
-assert np.allclose(csr_matmul(csr, m.shape, np.array([1.0, 2.0, 3.0])), m @ [1.0, 2.0, 3.0])
+assert np.allclose(csr_matmul(csr, m.shape, np.array([1.0, 2.0, 3.0])), m @ [1.0, 2.0, 3.0]), f"csr_matmul gives {csr_matmul(csr, m.shape, np.array([1.0, 2.0, 3.0]))}, expected {m @ [1.0, 2.0, 3.0]}"
 ### BEGIN HIDDEN TESTS
 checks.csr_matmul(csr_matmul)
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "contract_sparsify", "locked": true, "schema_version": 3, "solution": false}
+# %% [markdown] track="torch" nbgrader={"grade": false, "grade_id": "contract_sparsify", "locked": true, "schema_version": 3, "solution": false}
+# ## 2. `sparsify(model)` and `storage_bytes(model)`
+#
+# **Contract**
+#
+# - `sparsify(model)`: `model` is a (pruned) MLP agent (an `nn.Sequential` of `nn.Linear` and activations). Returns a
+#   **new** torch module in which every `nn.Linear` is replaced by a `SparseLinear` that stores its weight as a
+#   `torch.sparse_csr_tensor` (only the non-zeros) in a buffer named `weight`, and its bias densely in a buffer
+#   named `bias`. Called on a batch of observations (a float tensor `(N, obs_dim)`), it returns the same outputs as
+#   the dense pruned model (up to float rounding). You may build the CSR tensor from your `to_csr` arrays or with
+#   `Tensor.to_sparse_csr()`.
+# - `storage_bytes(model)`: the bytes the model's tensors (parameters and buffers) take *as stored*: a dense
+#   tensor `numel * element_size`; a CSR tensor the sum of its `crow_indices()`, `col_indices()` and `values()`.
+#   For a dense model this is `prunerl.metrics.dense_bytes(model)`.
+
+# %% [markdown] track="tf" nbgrader={"grade": false, "grade_id": "contract_sparsify", "locked": true, "schema_version": 3, "solution": false}
 # ## 2. `sparsify(model)` and `storage_bytes(model)`
 #
 # **Contract**
@@ -129,7 +160,32 @@ checks.csr_matmul(csr_matmul)
 #   (`numel * itemsize`, i.e. `prunerl.metrics.dense_bytes`); for a `SparseModel`, each `SparseTensor`'s
 #   `indices`, `values` and `dense_shape` arrays, plus the dense biases.
 
-# %% nbgrader={"grade": false, "grade_id": "sparsify", "locked": false, "schema_version": 3, "solution": true}
+# %% track="torch" nbgrader={"grade": false, "grade_id": "sparsify", "locked": false, "schema_version": 3, "solution": true}
+class SparseLinear(nn.Module):
+    """A Linear layer whose weight is stored in CSR."""
+
+    def __init__(self, linear):
+        super().__init__()
+        ### BEGIN SOLUTION
+        self.register_buffer("weight", linear.weight.detach().clone().to_sparse_csr())
+        self.register_buffer("bias", linear.bias.detach().clone())
+        ### END SOLUTION
+
+    def forward(self, x):
+        ### BEGIN SOLUTION
+        return (self.weight @ x.T).T + self.bias
+        ### END SOLUTION
+
+
+def sparsify(model):
+    """A new module whose Linear weights are CSR tensors, computing the same function."""
+    ### BEGIN SOLUTION
+    layers = [SparseLinear(m) if isinstance(m, nn.Linear) else copy.deepcopy(m) for m in model]
+    return prunerl.nets.AgentNet(*layers, obs_shape=model.obs_shape).eval()
+    ### END SOLUTION
+
+
+# %% track="tf" nbgrader={"grade": false, "grade_id": "sparsify", "locked": false, "schema_version": 3, "solution": true}
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -180,18 +236,24 @@ def sparsify(model):
 
 # %% nbgrader={"grade": false, "grade_id": "storage_bytes", "locked": false, "schema_version": 3, "solution": true}
 def storage_bytes(model):
-    """Bytes of the model's tensors as stored (SparseTensor: indices + values + dense_shape)."""
+    """Bytes of every parameter and buffer of the model, as stored (CSR: its three arrays)."""  # [torch]
+    """Bytes of the model's tensors as stored (SparseTensor: indices + values + dense_shape)."""  # [tf]
     ### BEGIN SOLUTION
-    if isinstance(model, keras.Model):
-        return int(sum(v.numpy().nbytes for v in model.weights))
+    if isinstance(model, keras.Model):  # [tf]
+        return int(sum(v.numpy().nbytes for v in model.weights))  # [tf]
     total = 0
-    for step in model.steps:
-        if isinstance(step, SparseDense):
-            total += sum(a.numpy().nbytes for a in (step.kernel.indices, step.kernel.values, step.kernel.dense_shape))
-            total += step.bias.numpy().nbytes
+    for t in list(model.parameters()) + list(model.buffers()):  # [torch]
+        if t.layout == torch.sparse_csr:  # [torch]
+            total += sum(a.numel() * a.element_size() for a in (t.crow_indices(), t.col_indices(), t.values()))  # [torch]
+    for step in model.steps:  # [tf]
+        if isinstance(step, SparseDense):  # [tf]
+            total += sum(a.numpy().nbytes for a in (step.kernel.indices, step.kernel.values, step.kernel.dense_shape))  # [tf]
+            total += step.bias.numpy().nbytes  # [tf]
         else:
-            total += sum(v.numpy().nbytes for v in step.weights)
-    return int(total)
+            total += t.numel() * t.element_size()  # [torch]
+    return total  # [torch]
+            total += sum(v.numpy().nbytes for v in step.weights)  # [tf]
+    return int(total)  # [tf]
     ### END SOLUTION
 
 
@@ -199,26 +261,34 @@ def storage_bytes(model):
 sparse = sparsify(pruned)
 print(sparse)
 print("dense bytes:", storage_bytes(pruned), " CSR bytes:", storage_bytes(sparse))
-print(prunerl.evaluate(lambda obs: np.asarray(sparse(obs)).argmax(1), "CartPole-v1", episodes=3, seed=0))
+print(prunerl.evaluate(sparse, "CartPole-v1", episodes=3, seed=0))  # [torch]
+print(prunerl.evaluate(lambda obs: np.asarray(sparse(obs)).argmax(1), "CartPole-v1", episodes=3, seed=0))  # [tf]
 
 # %% nbgrader={"grade": true, "grade_id": "test_sparsify_format", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 sparse = sparsify(pruned)
-kernels = [s.kernel for s in sparse.steps if isinstance(s, SparseDense)]
-assert len(kernels) == 3 and all(isinstance(k, tf.sparse.SparseTensor) for k in kernels), "expected 3 sparse kernels"
+csr = [m.weight for m in sparse.modules() if hasattr(m, "weight") and m.weight.layout == torch.sparse_csr]  # [torch]
+assert len(csr) == 3, f"{len(csr)} CSR weights found, expected 3"  # [torch]
+assert not any(isinstance(m, nn.Linear) for m in sparse.modules()), f"{sum(isinstance(m, nn.Linear) for m in sparse.modules())} dense nn.Linear layers are left, expected 0"  # [torch]
+kernels = [s.kernel for s in sparse.steps if isinstance(s, SparseDense)]  # [tf]
+assert len(kernels) == 3 and all(isinstance(k, tf.sparse.SparseTensor) for k in kernels), f"{sum(isinstance(k, tf.sparse.SparseTensor) for k in kernels)} sparse kernels of {len(kernels)}, expected 3 of 3"  # [tf]
 ### BEGIN HIDDEN TESTS
 checks.sparsify_format(sparsify)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_sparsify_outputs", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-obs = np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32)
-assert np.allclose(sparsify(pruned)(obs), pruned(obs), rtol=1e-5, atol=1e-5), "outputs differ from the dense model"
+obs = torch.randn(32, 4)  # [torch]
+with torch.no_grad():  # [torch]
+    assert torch.allclose(sparsify(pruned)(obs), pruned(obs), rtol=1e-5, atol=1e-5), f"outputs differ from the dense model's by up to {(sparsify(pruned)(obs) - pruned(obs)).abs().max().item():.3g}, expected within 1e-5"  # [torch]
+obs = np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32)  # [tf]
+assert np.allclose(sparsify(pruned)(obs), pruned(obs), rtol=1e-5, atol=1e-5), f"outputs differ from the dense model's by up to {np.max(np.abs(np.asarray(sparsify(pruned)(obs)) - np.asarray(pruned(obs)))):.3g}, expected within 1e-5"  # [tf]
 ### BEGIN HIDDEN TESTS
 checks.sparsify_outputs(sparsify)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_storage_bytes", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-assert storage_bytes(agent) == prunerl.metrics.dense_bytes(agent)
-assert storage_bytes(sparsify(pruned)) < storage_bytes(pruned), "at 90 % sparsity the sparse model should be smaller"
+assert storage_bytes(agent) == prunerl.metrics.dense_bytes(agent), f"storage_bytes(agent) is {storage_bytes(agent)}, expected the dense size {prunerl.metrics.dense_bytes(agent)}"
+assert storage_bytes(sparsify(pruned)) < storage_bytes(pruned), f"at 90 % sparsity CSR takes {storage_bytes(sparsify(pruned))} bytes, expected fewer than dense: {storage_bytes(pruned)}"  # [torch]
+assert storage_bytes(sparsify(pruned)) < storage_bytes(pruned), f"at 90 % sparsity the sparse model takes {storage_bytes(sparsify(pruned))} bytes, expected fewer than dense: {storage_bytes(pruned)}"  # [tf]
 ### BEGIN HIDDEN TESTS
 checks.storage_bytes(storage_bytes, sparsify)
 ### END HIDDEN TESTS

@@ -7,7 +7,8 @@
 # ---
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false}
-# # Exercise 5 (PyTorch): comparing pruning strategies honestly
+# # Exercise 5 (PyTorch): comparing pruning strategies honestly  # [torch]
+# # Exercise 5 (TensorFlow / Keras 3): comparing pruning strategies honestly  # [tf]
 #
 # Blalock et al. (MLSys 2020) read 81 pruning papers and found no shared benchmark or metric: most comparisons
 # could not be trusted. In deep RL it is worse, because returns are noisy — one seed can make a method look good.
@@ -25,7 +26,8 @@
 # 4. `summarize_comparison(df)` — the course's statistics: IQM and bootstrap interval over seeds;
 # 5. `plot_comparison(df)` — IQM return per strategy, its interval and every seed's point.
 #
-# Check your work before you submit with `prunerl check exercises/ex5_compare_torch.ipynb`.
+# Check your work before you submit with `prunerl check exercises/ex5_compare_torch.ipynb`.  # [torch]
+# Check your work before you submit with `prunerl check exercises/ex5_compare_tf.ipynb`.  # [tf]
 
 # %% nbgrader={"grade": false, "grade_id": "colab_install", "locked": true, "schema_version": 3, "solution": false}
 # On Colab only: install the course (agents, helpers, both frameworks); elsewhere this cell does nothing.
@@ -38,20 +40,32 @@ if "google.colab" in sys.modules:
 
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
-import copy
-
+import copy  # [torch]
+# [torch]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
+import torch  # [torch]
 
 import prunerl
 import prunerl.stats
-import prunerl.train  # noqa: F401  (prunerl.finetune, prunerl.train.optimizer_steps_for)
+import prunerl.train  # noqa: F401  (prunerl.finetune, prunerl.train.optimizer_steps_for)  # [torch]
+import prunerl.train  # noqa: F401  (prunerl.finetune — Keras models train through a PyTorch twin —, optimizer_steps_for)  # [tf]
 from prunerl.course.grading import checks  # the grader's checks (keep this cell unchanged; run it before the others)
 
-checks.setup("torch")
-agent = prunerl.load_agent("cartpole-dqn")
+checks.setup("torch")  # [torch]
+agent = prunerl.load_agent("cartpole-dqn")  # [torch]
+checks.setup("tensorflow")  # [tf]
+agent = prunerl.load_agent("cartpole-dqn", framework="tensorflow")  # [tf]
+# [tf]
+import keras  # noqa: E402  # [tf]
+# [tf]
+# [tf]
+def fresh(model):  # [tf]
+    """A copy of a Keras model with the same weights."""  # [tf]
+    twin = keras.models.clone_model(model)  # [tf]
+    twin.set_weights(model.get_weights())  # [tf]
+    return twin  # [tf]
 ENV = prunerl.card("cartpole-dqn")["env_id"]
 STRATEGIES = ["random", "layerwise_magnitude", "global_magnitude", "l1_structured"]
 
@@ -72,15 +86,15 @@ def polynomial_sparsity(step, initial, final, begin_step, end_step, power=3):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_schedule", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-assert np.isclose(polynomial_sparsity(50, 0.0, 0.8, 0, 100), 0.8 * (1 - 0.5 ** 3))
-assert np.isclose(polynomial_sparsity(50, 0.0, 0.8, 0, 100, power=1), 0.4)
+assert np.isclose(polynomial_sparsity(50, 0.0, 0.8, 0, 100), 0.8 * (1 - 0.5 ** 3)), f"got {polynomial_sparsity(50, 0.0, 0.8, 0, 100)}, expected {0.8 * (1 - 0.5 ** 3)}"
+assert np.isclose(polynomial_sparsity(50, 0.0, 0.8, 0, 100, power=1), 0.4), f"got {polynomial_sparsity(50, 0.0, 0.8, 0, 100, power=1)} with power=1, expected 0.4"
 ### BEGIN HIDDEN TESTS
 checks.schedule(polynomial_sparsity)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_schedule_hold", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-assert np.isclose(polynomial_sparsity(0, 0.1, 0.8, 10, 100), 0.1), "before begin_step the schedule is `initial`"
-assert np.isclose(polynomial_sparsity(500, 0.1, 0.8, 10, 100), 0.8), "after end_step the schedule is `final`"
+assert np.isclose(polynomial_sparsity(0, 0.1, 0.8, 10, 100), 0.1), f"got {polynomial_sparsity(0, 0.1, 0.8, 10, 100)} before begin_step, expected `initial`: 0.1"
+assert np.isclose(polynomial_sparsity(500, 0.1, 0.8, 10, 100), 0.8), f"got {polynomial_sparsity(500, 0.1, 0.8, 10, 100)} after end_step, expected `final`: 0.8"
 ### BEGIN HIDDEN TESTS
 checks.schedule_hold(polynomial_sparsity)
 ### END HIDDEN TESTS
@@ -88,8 +102,10 @@ checks.schedule_hold(polynomial_sparsity)
 # %% [markdown] nbgrader={"grade": false, "grade_id": "contract_prune", "locked": true, "schema_version": 3, "solution": false}
 # ## 2. `prune(agent, strategy, sparsity, seed)`
 #
-# **Contract.** Prunes `agent` **in place** and returns the masks `{parameter name: NumPy boolean keep-mask}` of all
-# prunable weights (Linear/Conv weights, names as `prunerl.metrics.prunable_weights`; biases are never touched).
+# **Contract.** Prunes `agent` **in place** and returns the masks `{parameter name: NumPy boolean keep-mask}` of all  # [torch]
+# prunable weights (Linear/Conv weights, names as `prunerl.metrics.prunable_weights`; biases are never touched).  # [torch]
+# **Contract.** Prunes `agent` **in place** and returns the masks `{"dense_0/kernel": NumPy boolean keep-mask, ...}`  # [tf]
+# of all prunable kernels (Dense/Conv2D, names as `prunerl.metrics.prunable_weights`; biases are never touched).  # [tf]
 # Implement it yourself: `prunerl.pruning` is the course's reference and is off limits. With `k(n) = round(sparsity
 # * n)`:
 #
@@ -98,7 +114,9 @@ checks.schedule_hold(polynomial_sparsity)
 # - `"layerwise_magnitude"`: in each tensor, its `k(n)` smallest-`|w|` entries;
 # - `"global_magnitude"`: the `k(n)` smallest `|w|` over all tensors pooled (one threshold for the network);
 # - `"l1_structured"`: in each **hidden** layer with `u` units, the `k(u)` units with the smallest L1 norm of
-#   incoming weights lose all their incoming weights (whole rows); the output layer is not pruned (each output
+#   incoming weights lose all their incoming weights (whole rows); the output layer is not pruned (each output  # [torch]
+#   incoming weights lose all their incoming weights (whole kernel columns, the last axis); the output layer is not  # [tf]
+#   pruned (each output  # [tf]
 #   is an action). Biases stay, as in the other strategies.
 #
 # Ties (equal scores) go by position, lower index first (a stable sort); any other strategy raises `ValueError`.
@@ -107,9 +125,12 @@ checks.schedule_hold(polynomial_sparsity)
 def prune(agent, strategy, sparsity, seed=0):
     """Prune `agent` in place with one of the four strategies; return {name: boolean keep-mask}."""
     ### BEGIN SOLUTION
-    names = list(prunerl.metrics.prunable_weights(agent))
-    params = dict(agent.named_parameters())
-    weights = {n: params[n].detach().numpy() for n in names}
+    names = list(prunerl.metrics.prunable_weights(agent))  # [torch]
+    params = dict(agent.named_parameters())  # [torch]
+    weights = {n: params[n].detach().numpy() for n in names}  # [torch]
+    layers = {f"{lay.name}/kernel": lay for lay in agent.layers  # [tf]
+              if isinstance(lay, (keras.layers.Dense, keras.layers.Conv2D))}  # [tf]
+    weights = {n: lay.kernel.numpy() for n, lay in layers.items()}  # [tf]
 
     def keep_all_but_smallest(scores, k):
         keep = np.ones(scores.size, bool)
@@ -137,46 +158,57 @@ def prune(agent, strategy, sparsity, seed=0):
             if i == len(weights) - 1:
                 masks[n] = np.ones(w.shape, bool)
                 continue
-            units = keep_all_but_smallest(np.abs(w).reshape(w.shape[0], -1).sum(axis=1), k_of(w.shape[0]))
-            masks[n] = np.broadcast_to(units.reshape((-1,) + (1,) * (w.ndim - 1)), w.shape).copy()
+            units = keep_all_but_smallest(np.abs(w).reshape(w.shape[0], -1).sum(axis=1), k_of(w.shape[0]))  # [torch]
+            masks[n] = np.broadcast_to(units.reshape((-1,) + (1,) * (w.ndim - 1)), w.shape).copy()  # [torch]
+            units = keep_all_but_smallest(np.abs(w).reshape(-1, w.shape[-1]).sum(axis=0), k_of(w.shape[-1]))  # [tf]
+            masks[n] = np.broadcast_to(units, w.shape).copy()  # [tf]
     else:
         raise ValueError(f"unknown strategy {strategy!r}")
-    with torch.no_grad():
-        for n, mask in masks.items():
-            params[n].mul_(torch.as_tensor(mask))
+    with torch.no_grad():  # [torch]
+        for n, mask in masks.items():  # [torch]
+            params[n].mul_(torch.as_tensor(mask))  # [torch]
+    for n, mask in masks.items():  # [tf]
+        layers[n].kernel.assign(weights[n] * mask)  # [tf]
     return masks
     ### END SOLUTION
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_prune_random", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-net = copy.deepcopy(agent)
+net = copy.deepcopy(agent)  # [torch]
+net = fresh(agent)  # [tf]
 masks = prune(net, "random", 0.5, seed=0)
-assert int((~masks["2.weight"]).sum()) == round(0.5 * 256 * 256)
+assert int((~masks["2.weight"]).sum()) == round(0.5 * 256 * 256), f"{int((~masks['2.weight']).sum())} weights pruned in 2.weight, expected {round(0.5 * 256 * 256)}"  # [torch]
+assert int((~masks["dense_2/kernel"]).sum()) == round(0.5 * 256 * 256), f"{int((~masks['dense_2/kernel']).sum())} weights pruned in dense_2/kernel, expected {round(0.5 * 256 * 256)}"  # [tf]
 ### BEGIN HIDDEN TESTS
 checks.prune_random(prune)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_prune_layerwise", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-net = copy.deepcopy(agent)
+net = copy.deepcopy(agent)  # [torch]
+net = fresh(agent)  # [tf]
 masks = prune(net, "layerwise_magnitude", 0.5)
-assert all(abs((~m).mean() - 0.5) < 0.01 for m in masks.values()), "every layer loses half its weights"
+assert all(abs((~m).mean() - 0.5) < 0.01 for m in masks.values()), f"fractions pruned per layer {[round(float((~m).mean()), 3) for m in masks.values()]}, expected 0.5 in every layer"
 ### BEGIN HIDDEN TESTS
 checks.prune_layerwise(prune)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_prune_global", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-net = copy.deepcopy(agent)
+net = copy.deepcopy(agent)  # [torch]
+net = fresh(agent)  # [tf]
 prune(net, "global_magnitude", 0.8)
-assert abs(prunerl.metrics.sparsity(net) - 0.8) < 1e-4, f"sparsity {prunerl.metrics.sparsity(net)}"
+assert abs(prunerl.metrics.sparsity(net) - 0.8) < 1e-4, f"sparsity {prunerl.metrics.sparsity(net)}, expected 0.8"
 ### BEGIN HIDDEN TESTS
 checks.prune_global(prune)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_prune_structured", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-net = copy.deepcopy(agent)
+net = copy.deepcopy(agent)  # [torch]
+net = fresh(agent)  # [tf]
 masks = prune(net, "l1_structured", 0.5)
-rows_zero = int((~masks["0.weight"]).all(axis=1).sum())
-assert rows_zero == 128 and masks["4.weight"].all(), f"{rows_zero} whole units pruned in layer 0, expected 128"
+rows_zero = int((~masks["0.weight"]).all(axis=1).sum())  # [torch]
+assert rows_zero == 128 and masks["4.weight"].all(), f"{rows_zero} whole units pruned in layer 0, expected 128"  # [torch]
+units_zero = int((~masks["dense_0/kernel"]).all(axis=0).sum())  # [tf]
+assert units_zero == 128 and masks["dense_4/kernel"].all(), f"{units_zero} whole units pruned in layer 0, expected 128"  # [tf]
 ### BEGIN HIDDEN TESTS
 checks.prune_structured(prune)
 ### END HIDDEN TESTS
@@ -211,10 +243,13 @@ def gradual_prune(model, env_id, sparsity, steps, seed, every=10):
         if not masks or (step % every == 0 and step <= end):
             masks = prune(net, "global_magnitude", polynomial_sparsity(step, 0.0, sparsity, 0, end))
         else:
-            params = dict(net.named_parameters())
-            with torch.no_grad():
-                for n, mask in masks.items():
-                    params[n].mul_(torch.as_tensor(mask))
+            params = dict(net.named_parameters())  # [torch]
+            with torch.no_grad():  # [torch]
+                for n, mask in masks.items():  # [torch]
+                    params[n].mul_(torch.as_tensor(mask))  # [torch]
+            for n, mask in masks.items():  # [tf]
+                kernel = net.get_layer(n.split("/")[0]).kernel  # [tf]
+                kernel.assign(kernel.numpy() * mask)  # [tf]
 
     prunerl.finetune(model, env_id, steps, seed=seed, callback=hook)
     prune(model, "global_magnitude", sparsity)
@@ -229,7 +264,8 @@ def compare_strategies(agent, env_id, strategies, sparsities, seeds, episodes, g
     for strategy in strategies:
         for sparsity in sparsities:
             for seed in seeds:
-                model = copy.deepcopy(agent)
+                model = copy.deepcopy(agent)  # [torch]
+                model = fresh(agent)  # [tf]
                 if strategy == "gradual":
                     gradual_prune(model, env_id, sparsity, gradual_steps, seed)
                 else:
@@ -242,20 +278,23 @@ def compare_strategies(agent, env_id, strategies, sparsities, seeds, episodes, g
 
 # %%
 results = pd.concat([
-    compare_strategies(agent, ENV, STRATEGIES, [0.8, 0.9], seeds=[0, 1], episodes=2),
-    compare_strategies(agent, ENV, ["gradual"], [0.9], seeds=[0], episodes=2, gradual_steps=800),
+    compare_strategies(agent, ENV, STRATEGIES, [0.8, 0.9], seeds=[0, 1], episodes=2),  # [torch]
+    compare_strategies(agent, ENV, ["gradual"], [0.9], seeds=[0], episodes=2, gradual_steps=800),  # [torch]
+    compare_strategies(agent, ENV, STRATEGIES, [0.9, 0.95], seeds=[0, 1], episodes=1),  # Keras steps slowly  # [tf]
+    compare_strategies(agent, ENV, ["gradual"], [0.9], seeds=[0], episodes=1, gradual_steps=400),  # [tf]
 ], ignore_index=True)
 results.groupby(["strategy", "sparsity"])["mean_return"].mean().unstack()
 
 # %% nbgrader={"grade": true, "grade_id": "test_compare_table", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-df = compare_strategies(agent, ENV, ["random", "global_magnitude"], [0.9], seeds=[0, 1], episodes=1)
-assert len(df) == 4 and {"strategy", "sparsity", "seed", "mean_return"} <= set(df.columns), df
+df = compare_strategies(agent, ENV, ["random", "global_magnitude"], [0.9], seeds=[0, 1], episodes=1)  # [torch]
+df = compare_strategies(agent, ENV, ["random", "global_magnitude"], [0.95], seeds=[0, 1], episodes=1)  # [tf]
+assert len(df) == 4 and {"strategy", "sparsity", "seed", "mean_return"} <= set(df.columns), f"{len(df)} rows with columns {list(df.columns)}, expected 4 rows with strategy, sparsity, seed and mean_return"
 ### BEGIN HIDDEN TESTS
 checks.compare_table(compare_strategies, prune)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_compare_gradual", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-assert set(results["strategy"]) >= {"gradual"}
+assert set(results["strategy"]) >= {"gradual"}, f"strategies {sorted(set(results['strategy']))}, expected 'gradual' among them"
 ### BEGIN HIDDEN TESTS
 checks.compare_gradual(compare_strategies)
 ### END HIDDEN TESTS
@@ -298,8 +337,8 @@ summarize_comparison(results)
 
 # %% nbgrader={"grade": true, "grade_id": "test_summary", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 summary = summarize_comparison(results)
-assert {"strategy", "sparsity", "n_seeds", "iqm", "ci_low", "ci_high", "band"} <= set(summary.columns), summary.columns
-assert (summary["ci_low"] <= summary["iqm"]).all() and (summary["iqm"] <= summary["ci_high"]).all()
+assert {"strategy", "sparsity", "n_seeds", "iqm", "ci_low", "ci_high", "band"} <= set(summary.columns), f"columns {list(summary.columns)}, expected strategy, sparsity, n_seeds, iqm, ci_low, ci_high and band among them"
+assert (summary["ci_low"] <= summary["iqm"]).all() and (summary["iqm"] <= summary["ci_high"]).all(), f"ci_low, iqm, ci_high rows {summary[['ci_low', 'iqm', 'ci_high']].values.tolist()}, expected ci_low <= iqm <= ci_high in each"
 ### BEGIN HIDDEN TESTS
 checks.summary(summarize_comparison)
 ### END HIDDEN TESTS
@@ -340,7 +379,7 @@ plot_comparison(results);
 
 # %% nbgrader={"grade": true, "grade_id": "test_plot", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 fig = plot_comparison(results)
-assert fig.get_axes(), "the figure has no axes"
+assert fig.get_axes(), f"the figure has {len(fig.get_axes())} axes, expected at least one"
 plt.close(fig)
 ### BEGIN HIDDEN TESTS
 checks.plot(plot_comparison)
