@@ -52,6 +52,8 @@ CASES = [
     (["grade", "{empty}", "--cpu", "0"], "--cpu"),
     (["grade", "{empty}", "--batch-size", "0"], "--batch-size"),
     (["grade", "{empty}", "--memory", "lots"], "lots"),
+    (["grade", "exercises/ex1_threshold_torch.ipynb", "--scheduler", "tcp://127.0.0.1:1", "--out", "{empty}/o"],
+     "cannot reach the Dask scheduler at tcp://127.0.0.1:1"),
     (["check", "{nope}"], "no such file"),
     (["check", "nosuch"], "no such exercise"),
     (["check", "{notes}"], "not a notebook"),

@@ -2,7 +2,8 @@
 
 One grading run (``--jobs 2``) holds every attack beside honest notebooks whose scores are known from grading them
 alone (full 4, partial 2, zero 0, as in test_grading_infra); a second run on a real course exercise holds the
-cell-hook attack, which only the out-of-process checker can defeat.
+cell-hook attack, which only the out-of-process checker can defeat. Both runs take the default path, warm kernels
+(``kernelpool``); the tests at the end compare a warm kernel with one started on demand and kill an attach.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -273,3 +275,153 @@ def test_a_cell_hook_earns_nothing_on_a_checked_exercise(tmp_path):
     assert hook["score"] == 0
     assert all(t["message"] for t in hook["tests"])
     assert os.path.exists(tmp_path / "out" / "state.json")
+
+
+# ------------------------------------------------------------------------------- warm kernels (kernelpool)
+PROBE = r'''
+import json, os, signal, subprocess, sys
+print(json.dumps({"path": sys.path, "argv": sys.argv, "flags": str(sys.flags), "cwd": os.getcwd(),
+                  "main": sys.modules["__main__"].__name__, "exe": sys.executable, "tmp": sorted(os.listdir("/tmp")),
+                  "home": sorted(os.listdir(os.path.expanduser("~"))),
+                  "procs": sorted(open(f"/proc/{p}/cmdline").read() for p in os.listdir("/proc") if p.isdigit())}))
+open("/tmp/left-by-an-earlier-notebook", "w").close()
+open(os.path.expanduser("~/left-by-an-earlier-notebook"), "w").close()
+subprocess.Popen(["sleep", "1234.25"], start_new_session=False)
+'''
+
+
+def _probed(fx_course, tmp_path, warm: str, students: int, monkeypatch) -> list[dict]:
+    """What a first cell sees, for ``students`` notebooks graded one after the other in one batch."""
+    from prunerl.course.grading.grade import prepare_template, run_batch
+
+    monkeypatch.setenv("PRUNERL_WARM_KERNELS", warm)
+    template = prepare_template(fx_course, tmp_path / "cache" / ".cache")
+    rel = nbformat.read(fx_course.exercises / f"{A}.ipynb", as_version=4)
+    rel.cells.insert(1, nbformat.v4.new_code_cell(PROBE))
+    entries = [(f"s{i:05d}", A, rel) for i in range(students)]
+    with tempfile.TemporaryDirectory(prefix="prunerl-grade-") as tmp:  # as grade(): a folder the sandbox uid
+        raws = run_batch(template, entries, Path(tmp) / "batch", 60, False, LIMITS)  # can traverse when root
+        attached = [(sandbox.job_dir(Path(tmp) / "batch", sid, A) / "attached").exists() for sid, _a, _nb in entries]
+    assert attached == [warm != "0"] * students
+    seen = []
+    for sid, _a, _nb in entries:
+        assert raws[(sid, A)]["autograded"] is not None, raws[(sid, A)]["error"]
+        cell = raws[(sid, A)]["autograded"].cells[1]
+        seen.append(json.loads("".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")))
+    return seen
+
+
+@pytest.mark.slow
+def test_warm_kernels_are_fresh_kernels_and_share_nothing(fx_course, tmp_path, monkeypatch):
+    """Consecutive notebooks of a batch get warm kernels that see what a kernel started for them alone sees:
+    same interpreter state, an empty /tmp and home, no process of the notebook before (it sleeps on)."""
+    warm = _probed(fx_course, tmp_path, "2", 3, monkeypatch)
+    cold = _probed(fx_course, tmp_path, "0", 1, monkeypatch)[0]
+    for seen in warm:  # only the command lines differ (``warm_kernel.py`` runs the kernel), never their number
+        assert len(seen.pop("procs")) == len(cold["procs"])
+        assert seen == {k: v for k, v in cold.items() if k != "procs"}
+    assert cold["tmp"] == [] and "left-by-an-earlier-notebook" not in cold["home"]
+    assert not any("1234.25" in p for p in cold["procs"])
+    assert cold["argv"][1:3] == ["-f", "/run/kernel/kernel.json"] and cold["cwd"] == "/home/learner/work"
+    time.sleep(1)
+    assert "sleep 1234.25" not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for p in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            ppid = int(open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(p))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            if open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+                alive.add(pid)
+        except OSError:
+            pass
+    return alive
+
+
+@pytest.mark.slow
+def test_a_killed_attach_leaves_no_sandbox_alive(monkeypatch):
+    """jupyter_client SIGKILLs a kernel that does not shut down: with a warm kernel that is the attach process,
+    and the sandbox it attached to (and what the notebook started in it) must die with it. A warm sandbox no
+    notebook took dies when the batch ends."""
+    from jupyter_client.manager import KernelManager
+
+    from prunerl.course.grading.kernelpool import WarmPool
+
+    tmp = tempfile.TemporaryDirectory(prefix="prunerl-grade-")
+    batch = Path(tmp.name) / "batch"
+    env, _args = sandbox.prepare(batch, LIMITS, [], warm=True)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    here = batch / "course" / "autograded" / "s00000" / A
+    here.mkdir(parents=True)
+    (batch / "course" / "source" / A).mkdir(parents=True)
+    with WarmPool(batch, batch / "course", [("s00000", A), ("s00001", A)], 2) as pool:
+        km = KernelManager(kernel_name=sandbox.KERNEL_NAME, transport="ipc", ip=str(batch / "runtime" / "kernel"))
+        km.start_kernel(cwd=str(here))
+        client = km.blocking_client()
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        reply = client.execute_interactive("import subprocess; subprocess.Popen(['sleep', '1234.75'])", timeout=60)
+        assert reply["content"]["status"] == "ok"
+        assert (sandbox.job_dir(batch, "s00000", A) / "attached").exists()
+        (warm_proc, _job), (idle_proc, _idle_job) = pool.procs
+        inside, idle = _descendants(warm_proc.pid), _descendants(idle_proc.pid) | {idle_proc.pid}
+        assert len(idle) >= 3  # its launcher, bwrap, the bootstrap: never attached
+        assert len(inside) >= 3  # bwrap, the kernel, its sleep
+        os.kill(km.provisioner.process.pid, 9)  # the attach, as jupyter_client's kill does it
+        km.provisioner.process.wait()
+        deadline = time.time() + 20
+        while _alive(inside | {warm_proc.pid}) and time.time() < deadline:
+            time.sleep(0.2)
+        client.stop_channels()
+        assert not _alive(inside | {warm_proc.pid}) and _alive(idle)
+    deadline = time.time() + 20
+    while _alive(idle) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not _alive(idle)  # the batch is over: the sandbox nobody asked for is gone too
+    tmp.cleanup()
+    assert "sleep 1234.75" not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+
+
+def test_the_pool_follows_nbgrader_order_and_the_page_states_the_lookahead():
+    from prunerl.course.grading import kernelpool
+
+    jobs = [("s00001", "ex1_threshold_tf"), ("s00000", "ex2_structured_torch"), ("s00000", "ex1_threshold_torch")]
+    paths = sorted(f"submitted/{s}/{a}" for s, a in jobs)  # nbgrader: sorted(glob("submitted/*/*"))
+    assert [f"submitted/{s}/{a}" for s, a in kernelpool.nbgrader_order(jobs)] == paths
+    assert [kernelpool.framework(a) for _s, a in jobs] == ["tf", "torch", "torch"] and kernelpool.framework(A) == "none"
+    words = {1: "one", 2: "two", 3: "three"}
+    section = " ".join((REPO / "docs" / "grading.md").read_text().split())
+    assert f"starts the sandboxes of the next {words[kernelpool.DEFAULT_AHEAD]} (in the order" in section
+
+
+@pytest.mark.slow
+def test_the_tensorflow_warm_kernel_never_imports_torch():
+    """What a warm kernel imports for each TensorFlow exercise, imported in one process: TensorFlow, no torch."""
+    from prunerl.course.grading import kernelpool
+
+    layout = default_layout()
+    mods = sorted({m for a in layout.built_assignments() if a.endswith("_tf")
+                   for m in kernelpool.warm_modules(layout.course, a)})
+    assert "tensorflow" in mods and "prunerl.keras_nets" in mods and "prunerl.course.grading.checks" not in mods
+    code = ("import importlib, sys\nfor m in MODS: importlib.import_module(m)\n"
+            "print('torch' in sys.modules, 'tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code.replace("MODS", repr(mods))], capture_output=True, text=True,
+                         check=True, env=dict(os.environ, PYTHONWARNINGS="ignore")).stdout.split()
+    assert out == ["False", "True"]

@@ -4,9 +4,18 @@ from __future__ import annotations
 from ._args import existing_dir, notebook_or_folder, positive_int
 
 
+def grading_input(text: str):
+    """A notebook, a folder of notebooks, or a zip of LMS downloads (checked when it is opened)."""
+    from pathlib import Path
+
+    path = Path(text)
+    return path if path.suffix.lower() == ".zip" and path.is_file() else notebook_or_folder(text)
+
+
 def add_arguments(parser) -> None:
-    parser.add_argument("paths", nargs="+", metavar="PATH", type=notebook_or_folder,
-                        help="a .ipynb, a jupytext .py, a folder of notebooks, or an nbgrader submitted/ tree")
+    parser.add_argument("paths", nargs="+", metavar="PATH", type=grading_input,
+                        help="a .ipynb, a jupytext .py, a folder of notebooks, an nbgrader submitted/ tree, or a "
+                        "zip of LMS (Canvas) downloads")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--jobs", type=positive_int, default=1, help="parallel nbgrader processes (default 1)")
     parser.add_argument("--feedback", metavar="DIR", default=None, help="write nbgrader HTML feedback into DIR")
@@ -26,7 +35,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--fresh", action="store_true", help="grade everything again (ignore state.json)")
     parser.add_argument("--csv", metavar="FILE", default=None,
                         help="write per-student, per-assignment scores (student, assignment, score, max_score, flags)")
+    parser.add_argument("--gradebook", metavar="URL_OR_PATH", default=None,
+                        help="nbgrader gradebook to write the scores into (default: a submitted/ tree's course "
+                        "gradebook.db; loose notebooks: none)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or messages: the summary only (CI)")
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="grade on a Dask cluster (e.g. tcp://host:8786); results and their key stay here")
     parser.add_argument("--root", type=existing_dir, default=None,
                         help="repository root holding autograder/ (default: the checkout)")
 
@@ -40,6 +54,8 @@ def run(args) -> int:
     from ..course.grading.classreport import ReportError, verified_results, write_scores
     from ..course.grading.layout import Layout, default_layout
     from ..course.grading.grade import grade
+    from ..course.grading.gradebook import GradebookError, named_target
+    from ..course.grading.lms import BadZip
     from ..course.grading.progress import tracker_for
     from ..course.grading.report import print_summary, to_json
     from ..course.grading.sandbox import Limits, parse_size
@@ -51,7 +67,14 @@ def run(args) -> int:
     except ValueError as exc:
         err.print(f"[red]cannot grade[/red]: {exc}", highlight=False)
         return 2
-    if not collect(args.paths):
+    try:
+        found = collect(args.paths)
+        if args.gradebook:
+            named_target(args.gradebook, "")
+    except (BadZip, GradebookError) as exc:
+        err.print(f"[red]cannot grade[/red]: {exc}", highlight=False)
+        return 2
+    if not found:
         err.print(f"[red]cannot grade[/red]: no notebook (.ipynb or .py) in {' '.join(map(str, args.paths))}",
                   highlight=False)
         return 2
@@ -66,7 +89,8 @@ def run(args) -> int:
                         resume=not args.fresh, batch_size=args.batch_size,
                         progress=(lambda _msg: None) if args.quiet else
                         lambda msg: err.print(f"[dim]{msg}[/dim]", highlight=False),
-                        sandboxed=not args.unsafe_no_sandbox, limits=limits, tracker=tracker)
+                        sandboxed=not args.unsafe_no_sandbox, limits=limits, tracker=tracker,
+                        scheduler=args.scheduler, gradebook=args.gradebook)
     except (FileNotFoundError, RuntimeError) as exc:
         err.print(f"[red]cannot grade[/red]: {exc}", highlight=False)
         return 2

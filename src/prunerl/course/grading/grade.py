@@ -23,47 +23,28 @@ import hmac
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import warnings
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-from . import judging, sandbox
-from .layout import Layout, file_hash, grade_ids
+from . import gradebook as course_gradebook
+from . import sandbox
+from .batch import _ACTIVE, Cancelled, SandboxUnavailable, Template, run_batch
+from .dispatch import crashed, grade_batch, run_local
+from .layout import Layout, file_hash
 from .progress import Tracker, watching
-from .results import cell_message, failure_reason, make_result
+from .results import cell_message, make_result
 from .state import TAMPERED, load_key, load_state, merge_gradebook, save_state, student_id, tree_mac
 from .submissions import Submission, collect, load, sanitize
 
-__all__ = ["Template", "cell_message", "grade", "prepare_template", "run_batch"]
-
-
-class SandboxUnavailable(RuntimeError):
-    """No sandbox on this system, and the caller did not accept grading without one."""
+__all__ = ["_ACTIVE", "SandboxUnavailable", "Template", "cell_message", "grade", "prepare_template", "run_batch"]
 
 
 # ------------------------------------------------------------------------------------------- the course
-@dataclass
-class Template:
-    """A ready-to-grade course (sources, releases, gradebook) that every batch copies."""
-
-    path: Path
-    digest: str
-    releases: dict         # assignment -> released notebook
-
-    def gids(self) -> dict[str, set[str]]:
-        return {a: set(grade_ids(nb)) for a, nb in self.releases.items()}
-
-
 def course_digest(layout: Layout, assignments: list[str]) -> str:
     parts: list[bytes | str] = [(layout.course / "nbgrader_config.py").read_bytes()]
     for a in assignments:
@@ -106,96 +87,6 @@ def prepare_template(layout: Layout, cache_root: Path) -> Template:
     return Template(path, digest, releases)
 
 
-# ------------------------------------------------------------------------------------------- one batch
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-class Cancelled(Exception):
-    """The run was interrupted; nothing from unfinished batches is recorded."""
-
-
-_ACTIVE: set[subprocess.Popen] = set()
-_CANCEL = threading.Event()
-
-
-def _nbgrader(course: Path, args: list[str], limit: float, extra_env: dict | None = None) -> tuple[int | None, str]:
-    if _CANCEL.is_set():
-        raise Cancelled
-    env = dict(os.environ, PYTHONWARNINGS="ignore", JUPYTER_PLATFORM_DIRS="1", **(extra_env or {}))
-    cmd = [sys.executable, "-m", "nbgrader", *args]
-    with subprocess.Popen(cmd, cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                          start_new_session=True) as proc:
-        _ACTIVE.add(proc)
-        try:
-            out, _ = proc.communicate(timeout=limit)
-            return proc.returncode, out
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            out, _ = proc.communicate()
-            return None, (out or "") + f"\n[prunerl] nbgrader {args[0]} killed after {limit:.0f} s"
-        finally:
-            _ACTIVE.discard(proc)
-            _kill_group(proc)  # no orphaned kernels
-            if _CANCEL.is_set():
-                raise Cancelled
-
-
-def run_batch(template: Template, entries: list[tuple[str, str, object]], workdir: Path, timeout: int,
-              feedback: bool, limits: sandbox.Limits | None = None,
-              forbidden: tuple[Path, ...] = ()) -> dict[tuple[str, str], dict]:
-    """Autograde ``entries`` ((student_id, assignment, notebook)) in one nbgrader process; raw results.
-    ``limits`` None: kernels run unsandboxed (``--unsafe-no-sandbox``)."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    course = workdir / "course"
-    shutil.copytree(template.path, course)
-    for sid, assignment, nb in entries:
-        dest = course / "submitted" / sid / assignment / f"{assignment}.ipynb"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, dest)
-    code_cells = sum(sum(c.cell_type == "code" for c in nb.cells) for _, _, nb in entries)
-    limit = 120 + 1.5 * timeout * max(code_cells, 1)
-    env, extra = sandbox.prepare(workdir, limits, [template.path, *forbidden])
-    checker = judging.Checker(judging.check_jobs(template.path, workdir, entries), workdir)
-    try:
-        rc, log = _nbgrader(course, ["autograde", "--assignment=*", "--force", f"--Execute.timeout={timeout}",
-                                     *extra], limit, env)
-    except BaseException:
-        checker.close()
-        raise
-    verdicts = checker.verdicts()  # every kernel of the batch is dead by now
-    if verdicts and (course / "autograded").is_dir():
-        judging.apply_verdicts(course, entries, verdicts)
-    if feedback and (course / "autograded").is_dir():
-        _nbgrader(course, ["generate_feedback", "--assignment=*", "--force"], 120 + 10 * len(entries))
-    results: dict[tuple[str, str], dict] = {}
-    with warnings.catch_warnings(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        warnings.simplefilter("ignore")
-        for sid, assignment, _nb in entries:
-            graded = course / "autograded" / sid / assignment / f"{assignment}.ipynb"
-            raw = {"grades": {}, "autograded": None, "feedback": None, "error": None,
-                   "checker": verdicts.get((sid, assignment))}
-            try:
-                sub_nb = gb.find_submission_notebook(assignment, assignment, sid)
-                raw["grades"] = {g.name: (g.score, g.max_score, g.auto_score) for g in sub_nb.grades
-                                 if g.cell.cell_type == "code"}
-            except MissingEntry:
-                pass
-            if graded.exists() and raw["grades"] and all(v[2] is not None for v in raw["grades"].values()):
-                raw["autograded"] = nbformat.read(graded, as_version=4)
-            else:
-                raw["error"] = failure_reason(log, rc is None, sandbox.status(workdir, sid, assignment), limits)
-            html = course / "feedback" / sid / assignment / f"{assignment}.html"
-            if html.exists():
-                raw["feedback"] = html.read_text(encoding="utf-8")
-            results[(sid, assignment)] = raw
-    return results
-
-
 
 # --------------------------------------------------------------------------------------------- driver
 def _limits_or_refuse(sandboxed: bool, limits: sandbox.Limits | None) -> sandbox.Limits | None:
@@ -211,16 +102,27 @@ def _limits_or_refuse(sandboxed: bool, limits: sandbox.Limits | None) -> sandbox
 def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: int = 120,
           feedback_dir: Path | None = None, resume: bool = True, batch_size: int = 12,
           progress: Callable[[str], None] = lambda _msg: None, sandboxed: bool = True,
-          limits: sandbox.Limits | None = None, tracker: Tracker | None = None) -> dict:
+          limits: sandbox.Limits | None = None, tracker: Tracker | None = None, scheduler=None,
+          gradebook: str | None = None) -> dict:
     """Grade everything under ``paths``; returns ``{"total", "max", "notebooks": [...]}``.
 
     Notebooks go to nbgrader in batches of at most ``batch_size`` (one nbgrader process each, ``jobs`` at a
     time); the state file is updated after every batch, so an interrupted run resumes where it stopped.
     ``sandboxed=False`` runs learner code with the grader's own rights (raises SandboxUnavailable otherwise
     when this system has no sandbox). ``tracker`` hears of each notebook as it finishes (``progress``).
+    ``scheduler`` (a Dask scheduler address or ``distributed.Client``): batches are graded by its workers
+    (``distributed``); everything else, the key and the state included, stays here.
+    Scores also go to the nbgrader gradebook of a ``<course>/submitted/`` tree, or to the one ``gradebook`` names
+    (``course_gradebook``).
     """
     tracker = tracker or Tracker()
-    limits = _limits_or_refuse(sandboxed, limits)
+    if scheduler is None:
+        limits = _limits_or_refuse(sandboxed, limits)
+    else:  # the workers run the notebooks, and each must have the sandbox (distributed); no work before this line
+        from .distributed import reachable
+
+        reachable(scheduler)
+        limits = (limits or sandbox.Limits()) if sandboxed else None
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     forbidden = tuple(p.resolve() for p in (layout.course, layout.solutions, out, *map(Path, paths)))
@@ -287,51 +189,46 @@ def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: 
                 dest = out / "autograded" / f"{index:05d}-{_safe(sub.label)}.ipynb"
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(raw["autograded"], dest)
+                course = course_gradebook.course_of(sub.path)
+                if course is not None:  # where formgrader and release_feedback look
+                    course_gradebook.place_files(course, sub.student, sub.assignment, sub.path, raw["autograded"],
+                                                 raw.get("feedback"))
             done.append((index, sub, res, None if raw.get("crashed") else raw.get("autograded") is not None))
         return done
 
+
+    def entries(batch: list[tuple[int, Submission, object]]) -> list:
+        return [(f"s{i:05d}", s.assignment, nb) for i, s, nb in batch]
+
+    def record(batch: list[tuple[int, Submission, object]], raws: dict, seconds: float) -> None:
+        save(finish(batch, raws))
+        progress(f"graded {len(batch)} notebook(s) in {seconds:.1f} s")
+
     def work(batch: list[tuple[int, Submission, object]]) -> None:
         with tempfile.TemporaryDirectory(prefix="prunerl-grade-") as tmp, \
-                watching(tracker, Path(tmp), [(f"s{i:05d}", s.assignment) for i, s, _nb in batch]):
+                watching(tracker, Path(tmp), [e[:2] for e in entries(batch)]):
             t0 = time.time()
-            fb = feedback_dir is not None
             try:
-                raws = run_batch(template, [(f"s{i:05d}", s.assignment, nb) for i, s, nb in batch],
-                                 Path(tmp) / "batch", timeout, fb, limits, forbidden)
-                failed = [item for item in batch if raws[(f"s{item[0]:05d}", item[1].assignment)]["error"]]
-                if failed and len(batch) > 1:  # nbgrader gave up on part of the batch: one notebook at a time
-                    for n, (i, s, nb) in enumerate(failed):
-                        raws.update(run_batch(template, [(f"s{i:05d}", s.assignment, nb)], Path(tmp) / f"retry{n}",
-                                              timeout, fb, limits, forbidden))
+                raws = grade_batch(template, entries(batch), Path(tmp), timeout, feedback_dir is not None, limits,
+                                   forbidden)
             except (Cancelled, KeyboardInterrupt):
                 raise
             except Exception as exc:  # noqa: BLE001 - every notebook still gets a result (not kept for resume)
-                raws = {(f"s{i:05d}", s.assignment): {"error": f"the grader failed on this batch ({type(exc).__name__}"
-                                                      f": {exc}); score 0, graded again next run", "crashed": True}
-                        for i, s, _nb in batch}
-            save(finish(batch, raws))
-            progress(f"graded {len(batch)} notebook(s) in {time.time() - t0:.1f} s")
+                raws = crashed(entries(batch), f"{type(exc).__name__}: {exc}")
+            record(batch, raws, time.time() - t0)
 
     if todo:
-        jobs = max(1, min(jobs, len(todo)))
-        size = max(1, min(batch_size, -(-len(todo) // jobs)))  # full batches, but every process gets work
-        batches = [todo[i:i + size] for i in range(0, len(todo), size)]
-        _CANCEL.clear()
         tracker.start(len(todo))
-        with ThreadPoolExecutor(jobs) as pool:
-            futures = [pool.submit(work, b) for b in batches]
-            try:
-                for future in futures:
-                    future.result()
-            except BaseException:
-                _CANCEL.set()  # Ctrl-C or a bug: stop every nbgrader process; finished batches are saved
-                for future in futures:
-                    future.cancel()
-                for proc in list(_ACTIVE):
-                    _kill_group(proc)
-                raise
-            finally:
-                tracker.close()
+        try:
+            if scheduler is None:
+                run_local(todo, jobs, batch_size, work)
+            else:
+                from .distributed import run_on_cluster
+
+                run_on_cluster(scheduler, template, todo, batch_size, entries, record, timeout,
+                               feedback_dir is not None, limits, forbidden)
+        finally:
+            tracker.close()
     ordered = [results[i] for i in range(len(subs))]
     if ordered:
         merged = {student_id(e["result"]) + "/" + str(e["result"].get("assignment")): e["result"]
@@ -343,8 +240,27 @@ def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: 
                 progress(note)
         except Exception as exc:  # noqa: BLE001 - the JSON state is the record; the merged db is a convenience
             progress(f"could not merge the gradebook: {type(exc).__name__}: {exc}")
+    _record_gradebooks(subs, ordered, template, gradebook, progress)
     return {"total": float(sum(r["score"] for r in ordered)), "max": float(sum(r["max_score"] for r in ordered)),
             "notebooks": ordered}
+
+
+def _record_gradebooks(subs: list[Submission], ordered: list[dict], template: Template, spec: str | None,
+                       progress: Callable[[str], None]) -> None:
+    """This run's results into nbgrader gradebooks: a ``submitted/`` tree's own course gradebook, with its student
+    ids, or the one ``spec`` names for every notebook. Raises ``course_gradebook.GradebookError``."""
+    template_id = course_gradebook.course_target(template.path).course_id
+    fixed = course_gradebook.named_target(spec, template_id) if spec else None
+    groups: dict = {}
+    for sub, res in zip(subs, ordered):
+        course = course_gradebook.course_of(sub.path)
+        target = fixed or (course_gradebook.course_target(course) if course else None)
+        if target is not None:
+            sid = sub.student if course else student_id(res)
+            groups.setdefault(target, []).append((sid, res, sub.path if course else None))
+    for target, entries in groups.items():
+        count = course_gradebook.record(target, template.path / "gradebook.db", template_id, entries)
+        progress(f"{count} result(s) written to the nbgrader gradebook {target.url}")
 
 
 def _safe(text: str) -> str:

@@ -6,6 +6,8 @@ libraries, the interpreter, the installed packages, the project's ``src`` withou
 size-limited home, and nothing else; resource limits on memory, CPU time, file size, open files and processes.
 It talks to nbgrader over unix sockets (jupyter's ``ipc`` transport), since TCP on loopback does not cross a
 network namespace. When nbgrader shuts the kernel down, the PID namespace ends and every process in it dies.
+With ``warm``, the kernel command (``warm_launch.py --attach``) takes the sandbox ``kernelpool`` started ahead for
+its notebook, or builds one as above when there is none.
 """
 from __future__ import annotations
 
@@ -18,7 +20,10 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from prunerl.runtime import quiet_tensorflow
+
 LAUNCHER = Path(__file__).with_name("sandbox_launch.py")
+ATTACH = Path(__file__).with_name("warm_launch.py")
 KERNEL_NAME = "prunerl-sandbox"
 NOBODY = 65534
 GiB = 1024 ** 3
@@ -105,9 +110,10 @@ def hidden_paths() -> list[str]:
     return sorted(str(p) for p in base.glob("checker*"))
 
 
-def prepare(batch: Path, limits: Limits | None, forbidden: list[Path]) -> tuple[dict, list[str]]:
+def prepare(batch: Path, limits: Limits | None, forbidden: list[Path], warm: bool = False) -> tuple[dict, list[str]]:
     """Write the batch's kernelspec and launcher config; returns (env, nbgrader arguments) for ``autograde``.
-    ``limits`` None: no sandbox (``--unsafe-no-sandbox``); the launcher only points the kernel at its records."""
+    ``limits`` None: no sandbox (``--unsafe-no-sandbox``); the launcher only points the kernel at its records.
+    ``warm``: the kernel command takes its notebook's warm sandbox when ``kernelpool`` started one."""
     batch = Path(batch)
     spec_dir = batch / "jupyter" / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
@@ -120,13 +126,15 @@ def prepare(batch: Path, limits: Limits | None, forbidden: list[Path]) -> tuple[
               or k.startswith(("LC_", "OMP_", "MKL_", "OPENBLAS_", "JPY_"))}
     passed["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"])
     passed["PYTHONWARNINGS"] = "ignore"
+    quiet_tensorflow(passed)  # every kernel, warm or not, sums floats as the checker does, whatever it imports first
     config = {"bwrap": shutil.which("bwrap") if limits else None, "jobs": str(jobs), "python": sys.executable,
               "uid": NOBODY if limits and os.geteuid() == 0 else None, "env": passed}
     if limits:
         config.update(runtime=_runtime_paths(forbidden + [batch]), hide=hidden_paths(),
                       limits=asdict(limits.resolved()))
     (batch / "sandbox.json").write_text(json.dumps(config, indent=1))
-    spec = {"argv": [sys.executable, "-I", str(LAUNCHER), str(batch / "sandbox.json"), "--",
+    launch = [str(ATTACH), "--attach"] if warm and limits else [str(LAUNCHER)]
+    spec = {"argv": [sys.executable, "-I", *launch, str(batch / "sandbox.json"), "--",
                      sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
             "display_name": "Python 3 (prunerl sandbox)", "language": "python", "interrupt_mode": "message"}
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))

@@ -5,6 +5,9 @@ sandbox, starts the kernel inside it and waits. It stays outside, so the learner
 it; it writes ``status.json`` (how the sandbox ended) where no sandbox can reach, and stops the sandbox when the
 check-records folder, the one host folder a kernel can write, grows past its limit.
 
+``warm_launch.py`` builds the same sandbox from the same pieces (``new_private``, ``connect``, ``start``,
+``supervise``) for a kernel started before nbgrader asks for it.
+
 Inside (``--inner LIMITS -- KERNEL_CMD``): set the resource limits (hard = soft, so learner code cannot raise them),
 then exec the kernel. The limits are set after the user namespace exists, so the process count is per sandbox.
 """
@@ -112,7 +115,13 @@ class Stage:
         os.setuid(self.uid)
 
 
-def _bwrap_args(cfg: dict, job: str, private: str, src: Stage) -> list[str]:
+def bound_files(folder: str) -> list[str]:
+    """The files shipped with the assignment that a kernel sees in its work folder (not the notebooks)."""
+    return [name for name in sorted(os.listdir(folder)) if not name.endswith(".ipynb")
+            and os.path.isfile(os.path.join(folder, name)) and not os.path.islink(os.path.join(folder, name))]
+
+
+def _bwrap_args(cfg: dict, job: str, private: str, src: Stage, files: str) -> list[str]:
     lim = cfg["limits"]
     disk = str(lim["disk"])
     args = [cfg["bwrap"], "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session",
@@ -131,11 +140,8 @@ def _bwrap_args(cfg: dict, job: str, private: str, src: Stage) -> list[str]:
     for path in cfg["hide"]:
         args += ["--tmpfs", path] if os.path.isdir(path) else ["--ro-bind", "/dev/null", path]
     args += ["--size", disk, "--tmpfs", HOME, "--dir", WORK]
-    here = os.getcwd()
-    for name in sorted(os.listdir(here)):
-        path = os.path.join(here, name)
-        if os.path.isfile(path) and not os.path.islink(path) and not name.endswith(".ipynb"):
-            args += ["--ro-bind", src(path), f"{WORK}/{name}"]  # files shipped with the assignment
+    for name in bound_files(files):
+        args += ["--ro-bind", src(os.path.join(files, name)), f"{WORK}/{name}"]  # files shipped with the assignment
     params = os.path.join(job, "params.json")
     if os.path.exists(params):
         args += ["--ro-bind", src(params), f"{WORK}/{PARAMS_NAME}"]
@@ -149,35 +155,37 @@ def _bwrap_args(cfg: dict, job: str, private: str, src: Stage) -> list[str]:
     return args
 
 
-def outside(config_path: str, cmd: list[str]) -> int:
-    with open(config_path) as f:
-        cfg = json.load(f)
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with nbgrader
-    here = os.getcwd()
-    job = os.path.join(cfg["jobs"], os.path.basename(os.path.dirname(here)), os.path.basename(here))
-    if cfg["bwrap"] is None:  # --unsafe-no-sandbox: the kernel runs as the grader, only told where to record
-        os.makedirs(os.path.join(job, "records"), exist_ok=True)
-        os.environ["PRUNERL_CHECK_RECORDS"] = os.path.join(job, "records")
-        if os.path.exists(os.path.join(job, "params.json")):
-            os.environ["PRUNERL_CHECK_PARAMS"] = os.path.join(job, "params.json")
-        os.execv(cmd[0], cmd)
-    conn_path = os.path.abspath(cmd[cmd.index("-f") + 1])
-    with open(conn_path) as f:
-        conn = json.load(f)
-    private = os.path.join(job, "kernel")
+def job_of(cfg: dict, here: str) -> str:
+    """The trusted folder of the notebook nbgrader runs in ``here`` (``autograded/<student>/<assignment>``)."""
+    return os.path.join(cfg["jobs"], os.path.basename(os.path.dirname(here)), os.path.basename(here))
+
+
+def die_with_parent() -> None:
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def new_private(cfg: dict, job: str, name: str = "kernel") -> str:
+    """A fresh kernel folder (the sandbox's /run/kernel) and the records folder, owned by the sandbox uid."""
+    private = os.path.join(job, name)
     shutil.rmtree(private, ignore_errors=True)
     os.makedirs(private)
     os.makedirs(os.path.join(job, "records"), exist_ok=True)
-    uid = cfg["uid"]
-    for path in (private, os.path.join(job, "records")):
-        if uid is not None:
-            os.chown(path, uid, uid)
+    if cfg["uid"] is not None:
+        for path in (private, os.path.join(job, "records")):
+            os.chown(path, cfg["uid"], cfg["uid"])
+    return private
+
+
+def connect(cfg: dict, conn: dict, private: str, cmd: list[str]) -> list[str]:
+    """Point nbgrader's socket names at the kernel's private folder; write the kernel's connection file there.
+    Returns ``cmd`` reading that file."""
     inner = dict(conn, ip=f"{KERNEL_DIR}/ipc")  # the kernel binds its sockets in its private folder ...
-    with open(os.path.join(private, "kernel.json"), "w") as f:
+    path = os.path.join(private, "kernel.json")
+    with open(path + ".tmp", "w") as f:
         json.dump(inner, f)
-    if uid is not None:
-        os.chown(os.path.join(private, "kernel.json"), uid, uid)
+    if cfg["uid"] is not None:
+        os.chown(path + ".tmp", cfg["uid"], cfg["uid"])
+    os.rename(path + ".tmp", path)
     for key in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"):
         name = f"{conn['ip']}-{conn[key]}"  # ... where nbgrader finds them through these links
         if os.path.lexists(name):
@@ -185,8 +193,13 @@ def outside(config_path: str, cmd: list[str]) -> int:
         os.symlink(os.path.join(private, f"ipc-{conn[key]}"), name)
     cmd = list(cmd)
     cmd[cmd.index("-f") + 1] = f"{KERNEL_DIR}/kernel.json"
-    stage = Stage(uid, os.path.join(job, "stage"))
-    args = _bwrap_args(cfg, job, private, stage)
+    return cmd
+
+
+def start(cfg: dict, job: str, private: str, files: str, cmd: list[str], **popen) -> subprocess.Popen:
+    """The bubblewrap sandbox running ``cmd`` under the limits, as the sandbox uid, first to go on OOM."""
+    stage = Stage(cfg["uid"], private + "-stage")
+    args = _bwrap_args(cfg, job, private, stage, files)
     seccomp_r, seccomp_w = os.pipe()
     os.write(seccomp_w, _seccomp_no_setsid())
     os.close(seccomp_w)
@@ -198,11 +211,15 @@ def outside(config_path: str, cmd: list[str]) -> int:
             f.write("1000")
         stage.enter()
 
-    status = {"returncode": None, "records_overflow": False}
     try:
-        proc = subprocess.Popen(args, pass_fds=[seccomp_r], preexec_fn=child)
+        return subprocess.Popen(args, pass_fds=[seccomp_r], preexec_fn=child, **popen)
     finally:
         os.close(seccomp_r)
+
+
+def supervise(cfg: dict, job: str, proc: subprocess.Popen, ended=None) -> int:
+    """Wait for the sandbox, killing it if the records folder overflows; write ``status.json``; exit status."""
+    status = {"returncode": None, "records_overflow": False}
     done = threading.Event()
 
     def watch() -> None:
@@ -221,6 +238,25 @@ def outside(config_path: str, cmd: list[str]) -> int:
     with open(os.path.join(job, "status.json"), "w") as f:
         json.dump(status, f)
     return rc if rc >= 0 else 128 - rc
+
+
+def outside(config_path: str, cmd: list[str]) -> int:
+    with open(config_path) as f:
+        cfg = json.load(f)
+    die_with_parent()  # die with nbgrader
+    here = os.getcwd()
+    job = job_of(cfg, here)
+    if cfg["bwrap"] is None:  # --unsafe-no-sandbox: the kernel runs as the grader, only told where to record
+        os.makedirs(os.path.join(job, "records"), exist_ok=True)
+        os.environ["PRUNERL_CHECK_RECORDS"] = os.path.join(job, "records")
+        if os.path.exists(os.path.join(job, "params.json")):
+            os.environ["PRUNERL_CHECK_PARAMS"] = os.path.join(job, "params.json")
+        os.execv(cmd[0], cmd)
+    with open(os.path.abspath(cmd[cmd.index("-f") + 1])) as f:
+        conn = json.load(f)
+    private = new_private(cfg, job)
+    cmd = connect(cfg, conn, private, cmd)
+    return supervise(cfg, job, start(cfg, job, private, here, cmd))
 
 
 def inside(limits: dict, cmd: list[str]) -> None:

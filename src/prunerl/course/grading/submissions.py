@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import lms
 from .layout import cell_source, grade_id, grade_ids, nbgrader_meta, read_notebook
 
 NOTEBOOK_SUFFIXES = (".ipynb", ".py")
@@ -29,12 +30,16 @@ class Submission:
 
 
 def collect(paths: list[Path]) -> list[Submission]:
-    """Every notebook under ``paths``; ``<student>/<assignment>/<file>`` layouts keep their student."""
+    """Every notebook under ``paths``; ``<student>/<assignment>/<file>`` layouts keep their student, and so do the
+    files of an LMS zip (``lms``, which raises ``lms.BadZip`` for a zip it refuses)."""
     subs: list[Submission] = []
     for root in paths:
         root = Path(root)
+        if root.is_file() and root.suffix.lower() == ".zip":
+            subs += [Submission(path, label, d.student, flags=list(d.flags)) for path, label, d in lms.extract(root)]
+            continue
         if root.is_file():
-            subs.append(Submission(root.resolve(), str(root)))
+            subs.append(_tree_ids(Submission(root.resolve(), str(root)), 0))
             continue
         if not root.is_dir():
             raise FileNotFoundError(f"no such file or folder: {root}")
@@ -43,14 +48,22 @@ def collect(paths: list[Path]) -> list[Submission]:
             if (not path.is_file() or path.suffix not in NOTEBOOK_SUFFIXES
                     or any(part.startswith(".") or part == "__pycache__" for part in rel.parts)):
                 continue
-            sub = Submission(path.resolve(), str(path))
-            if len(rel.parts) >= 3:
-                sub.student, sub.assignment = rel.parts[-3], rel.parts[-2]
+            sub = _tree_ids(Submission(path.resolve(), str(path)), len(rel.parts))
+            if sub.student:
                 main_nb = path.parent / f"{sub.assignment}.ipynb"
                 if path != main_nb and main_nb.exists():
                     continue  # an extra file beside the assignment's notebook (nbgrader skips those too)
             subs.append(sub)
     return subs
+
+
+def _tree_ids(sub: Submission, depth: int) -> Submission:
+    """Student and assignment of ``<student>/<assignment>/<file>`` below the input (``depth`` parts), or of any
+    file in an nbgrader ``submitted/<student>/<assignment>/`` folder, however the input named it."""
+    parents = sub.path.parents
+    if depth >= 3 or (len(parents) > 3 and parents[2].name == "submitted"):
+        sub.student, sub.assignment = parents[1].name, parents[0].name
+    return sub
 
 
 def match_assignment(sub: Submission, template) -> None:

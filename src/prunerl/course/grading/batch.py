@@ -1,0 +1,130 @@
+"""One batch of a grading run: one ``nbgrader autograde`` process in a private course copy, every kernel in its own
+sandbox, then the checker's verdicts; shared by local grading (``dispatch``) and the workers of a cluster
+(``distributed``)."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from . import judging, kernelpool, sandbox
+from .layout import grade_ids
+from .results import failure_reason
+
+
+class SandboxUnavailable(RuntimeError):
+    """No sandbox on this system, and the caller did not accept grading without one."""
+
+
+@dataclass
+class Template:
+    """A ready-to-grade course (sources, releases, gradebook) that every batch copies."""
+
+    path: Path
+    digest: str
+    releases: dict         # assignment -> released notebook
+
+    def gids(self) -> dict[str, set[str]]:
+        return {a: set(grade_ids(nb)) for a, nb in self.releases.items()}
+
+
+
+
+# ------------------------------------------------------------------------------------------- one batch
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class Cancelled(Exception):
+    """The run was interrupted; nothing from unfinished batches is recorded."""
+
+
+_ACTIVE: set[subprocess.Popen] = set()
+_CANCEL = threading.Event()
+
+
+def _nbgrader(course: Path, args: list[str], limit: float, extra_env: dict | None = None) -> tuple[int | None, str]:
+    if _CANCEL.is_set():
+        raise Cancelled
+    env = dict(os.environ, PYTHONWARNINGS="ignore", JUPYTER_PLATFORM_DIRS="1", **(extra_env or {}))
+    cmd = [sys.executable, "-m", "nbgrader", *args]
+    with subprocess.Popen(cmd, cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                          start_new_session=True) as proc:
+        _ACTIVE.add(proc)
+        try:
+            out, _ = proc.communicate(timeout=limit)
+            return proc.returncode, out
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            out, _ = proc.communicate()
+            return None, (out or "") + f"\n[prunerl] nbgrader {args[0]} killed after {limit:.0f} s"
+        finally:
+            _ACTIVE.discard(proc)
+            _kill_group(proc)  # no orphaned kernels
+            if _CANCEL.is_set():
+                raise Cancelled
+
+
+def run_batch(template: Template, entries: list[tuple[str, str, object]], workdir: Path, timeout: int,
+              feedback: bool, limits: sandbox.Limits | None = None,
+              forbidden: tuple[Path, ...] = ()) -> dict[tuple[str, str], dict]:
+    """Autograde ``entries`` ((student_id, assignment, notebook)) in one nbgrader process; raw results.
+    ``limits`` None: kernels run unsandboxed (``--unsafe-no-sandbox``)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    course = workdir / "course"
+    shutil.copytree(template.path, course)
+    for sid, assignment, nb in entries:
+        dest = course / "submitted" / sid / assignment / f"{assignment}.ipynb"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, dest)
+    code_cells = sum(sum(c.cell_type == "code" for c in nb.cells) for _, _, nb in entries)
+    limit = 120 + 1.5 * timeout * max(code_cells, 1)
+    ahead = kernelpool.lookahead() if limits else 0
+    env, extra = sandbox.prepare(workdir, limits, [template.path, *forbidden], warm=ahead > 0)
+    checker = judging.Checker(judging.check_jobs(template.path, workdir, entries), workdir)
+    try:  # the warm sandboxes bind the check params: started after check_jobs wrote them
+        with kernelpool.WarmPool(workdir, course, [(sid, a) for sid, a, _nb in entries], ahead):
+            rc, log = _nbgrader(course, ["autograde", "--assignment=*", "--force", f"--Execute.timeout={timeout}",
+                                         *extra], limit, env)
+    except BaseException:
+        checker.close()
+        raise
+    verdicts = checker.verdicts()  # every kernel of the batch is dead by now
+    if verdicts and (course / "autograded").is_dir():
+        judging.apply_verdicts(course, entries, verdicts)
+    if feedback and (course / "autograded").is_dir():
+        _nbgrader(course, ["generate_feedback", "--assignment=*", "--force"], 120 + 10 * len(entries))
+    results: dict[tuple[str, str], dict] = {}
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        warnings.simplefilter("ignore")
+        for sid, assignment, _nb in entries:
+            graded = course / "autograded" / sid / assignment / f"{assignment}.ipynb"
+            raw = {"grades": {}, "autograded": None, "feedback": None, "error": None,
+                   "checker": verdicts.get((sid, assignment))}
+            try:
+                sub_nb = gb.find_submission_notebook(assignment, assignment, sid)
+                raw["grades"] = {g.name: (g.score, g.max_score, g.auto_score) for g in sub_nb.grades
+                                 if g.cell.cell_type == "code"}
+            except MissingEntry:
+                pass
+            if graded.exists() and raw["grades"] and all(v[2] is not None for v in raw["grades"].values()):
+                raw["autograded"] = nbformat.read(graded, as_version=4)
+            else:
+                raw["error"] = failure_reason(log, rc is None, sandbox.status(workdir, sid, assignment), limits)
+            html = course / "feedback" / sid / assignment / f"{assignment}.html"
+            if html.exists():
+                raw["feedback"] = html.read_text(encoding="utf-8")
+            results[(sid, assignment)] = raw
+    return results
