@@ -30,6 +30,7 @@ if "google.colab" in sys.modules:
 
 # %%
 from prunerl.course import lessons as L
+from prunerl.pruning import hold_masks
 
 L.quiet()
 L.interview_card(2)
@@ -159,7 +160,7 @@ def masks_of(net):
 
 ret = {name: prunerl.evaluate(net, ENV, EPISODES).mean for name, net in table.items()}
 ft_unstructured, ft_small = L.clone(unstructured), L.clone(small)
-prunerl.finetune(ft_unstructured, ENV, FINETUNE, seed=0, callback=L.masked_callback(masks_of(unstructured)))
+prunerl.finetune(ft_unstructured, ENV, FINETUNE, seed=0, callback=hold_masks(masks_of(unstructured)))
 prunerl.finetune(ft_small, ENV, FINETUNE, seed=0)
 ret_ft = {"weight-pruned (masked)": prunerl.evaluate(ft_unstructured, ENV, EPISODES).mean,
           "structured, shrunk": prunerl.evaluate(ft_small, ENV, EPISODES).mean}

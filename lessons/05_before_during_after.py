@@ -30,6 +30,7 @@ if "google.colab" in sys.modules:
 
 # %%
 from prunerl.course import lessons as L
+from prunerl.pruning import hold_masks
 
 L.quiet()
 L.interview_card(5)
@@ -122,7 +123,7 @@ def arm_before(seed):
     net = L.fresh_net(SPEC, seed)
     masks = pruning.magnitude_masks(metrics.prunable_weights(net), FINAL)
     pruning.apply_masks(net, masks)
-    L.train_scratch(net, ENV, STEPS, seed, callback=L.masked_callback(masks))
+    L.train_scratch(net, ENV, STEPS, seed, callback=hold_masks(masks))
     return net
 
 
@@ -146,7 +147,7 @@ def arm_after(seed):
     L.train_scratch(net, ENV, int(0.8 * STEPS), seed)
     masks = pruning.magnitude_masks(metrics.prunable_weights(net), FINAL)
     pruning.apply_masks(net, masks)
-    prunerl.finetune(net, ENV, STEPS - int(0.8 * STEPS), seed=seed, callback=L.masked_callback(masks))
+    prunerl.finetune(net, ENV, STEPS - int(0.8 * STEPS), seed=seed, callback=hold_masks(masks))
     return net
 
 

@@ -30,6 +30,7 @@ if "google.colab" in sys.modules:
 
 # %%
 from prunerl.course import lessons as L
+from prunerl.pruning import hold_masks
 
 L.quiet()
 L.interview_card(6)
@@ -74,7 +75,7 @@ def make(kind, seed=0):
         return net, None
     masks = pruning.random_masks(metrics.prunable_weights(net), 0.9, seed)
     pruning.apply_masks(net, masks)
-    return net, L.masked_callback(masks)
+    return net, hold_masks(masks)
 
 
 KINDS = ("dense", "masked", "small dense")
@@ -210,7 +211,7 @@ for seed in SEEDS:
     models["dense + fine-tune"].append(net)
     net = prunerl.load_agent(AGENT)
     masks = pruning.prune(net, "global_magnitude", SPARSITY)
-    prunerl.finetune(net, ENV, FT_STEPS, seed=seed, callback=L.masked_callback(masks))
+    prunerl.finetune(net, ENV, FT_STEPS, seed=seed, callback=hold_masks(masks))
     models[PRUNED].append(net)
 
 

@@ -30,6 +30,7 @@ if "google.colab" in sys.modules:
 
 # %%
 from prunerl.course import lessons as L
+from prunerl.pruning import hold_masks
 
 L.quiet()
 L.interview_card(8)
@@ -94,7 +95,7 @@ pruned = prunerl.load_agent(AGENT)
 masks = pruning.prune(pruned, "global_magnitude", SPARSITY)
 stages["80% pruned"] = pruned
 tuned = L.clone(pruned)
-prunerl.finetune(tuned, ENV, FT_STEPS, seed=0, callback=L.masked_callback(masks))
+prunerl.finetune(tuned, ENV, FT_STEPS, seed=0, callback=hold_masks(masks))
 stages["80% pruned + fine-tune"] = tuned
 kconv = L.convert(pruned, "tensorflow")  # the same count on the Keras twin
 assert L.dormant_fraction(kconv, obs) == L.dormant_fraction(pruned, obs)
@@ -216,7 +217,7 @@ for name, start in (("ticket, rewound to θ_k", "rewind"), ("same mask, random r
     if start == "rewind":
         net.load_state_dict(snap["theta_k"])
     pruning.apply_masks(net, ticket_mask)
-    L.train_scratch(net, ENV, STEPS, seed=0, callback=L.masked_callback(ticket_mask))
+    L.train_scratch(net, ENV, STEPS, seed=0, callback=hold_masks(ticket_mask))
     lottery[name] = prunerl.evaluate(net, ENV, EPISODES).mean
 for k, v in lottery.items():
     print(f"{k:28s} return {v:6.1f}")
