@@ -1,16 +1,16 @@
-"""Grading throughput and what the sandbox and the out-of-process checker cost.
+"""Grading throughput: today's path (every kernel started when nbgrader asks) against the fast path (warm kernels).
 
 A "full submission" is one learner's notebooks for every built assignment (the reference solutions, so every
 test cell runs to the end: the slow case). Everything goes through ``prunerl.course.grading.grade`` (real nbgrader
-autograde, private course copies), with resume off.
+autograde, private course copies, every kernel in its sandbox, the checker judging), with resume off. The two paths
+differ only in ``PRUNERL_WARM_KERNELS`` (0: today's path; unset: the default lookahead of ``kernelpool``).
 
-1. One full submission graded twice per repeat, interleaved: as ``prunerl grade`` does it (every kernel in its
-   sandbox, the hidden checks judged by the checker process), and without both (``--unsafe-no-sandbox`` and no
-   checker: nbgrader's own verdicts, what grading cost before them). The ratio is the overhead.
-2. Learners per minute with ``--jobs 2``, sandboxed (``--learners 0`` skips it).
+1. One full submission with ``--jobs 1``, today's path and the fast path in interleaved pairs (``--repeats``).
+2. Learners per minute with ``--jobs 2`` (``--learners`` of them), both paths, interleaved (``--learners 0`` skips).
+3. ``--overhead``: also the old sandbox + checker overhead pair (no sandbox and no checker vs today's path).
 
-    python bench/bench_grading.py                      # 2 interleaved repeats, then 4 learners with --jobs 2
-    python bench/bench_grading.py --repeats 2 --learners 0
+    python bench/bench_grading.py                      # 2 pairs, then 4 learners with --jobs 2 on each path
+    python bench/bench_grading.py --repeats 1 --learners 0
 """
 from __future__ import annotations
 
@@ -20,11 +20,12 @@ import platform
 import statistics
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
 
-from prunerl.course.grading import judging
+from prunerl.course.grading import judging, kernelpool
 from prunerl.course.grading.layout import default_layout
 from prunerl.course.grading.grade import grade, prepare_template
 
@@ -48,8 +49,15 @@ def write_submissions(layout, root: Path, learners: int) -> None:
             nbformat.write(nb, path)
 
 
-def timed_run(layout, learners: int, jobs: int, timeout: int, protected: bool = True) -> tuple[float, dict]:
+PATHS = {"today": "0", "fast": None}
+
+
+def timed_run(layout, learners: int, jobs: int, timeout: int, protected: bool = True,
+              path: str = "fast") -> tuple[float, dict]:
     """Seconds to grade; ``protected=False``: no sandbox and no checker (the hidden cells record, nobody judges)."""
+    os.environ.pop(kernelpool.ENV, None)
+    if PATHS[path] is not None:
+        os.environ[kernelpool.ENV] = PATHS[path]
     check_jobs = judging.check_jobs
     if not protected:  # the hidden cells still get their params and record; nobody judges
         judging.check_jobs = lambda *args: (check_jobs(*args), {})[1]
@@ -61,9 +69,44 @@ def timed_run(layout, learners: int, jobs: int, timeout: int, protected: bool = 
             start = time.perf_counter()
             summary = grade([tmp / "submitted"], layout, tmp / "out", jobs=jobs, timeout=timeout, resume=False,
                             sandboxed=protected)
-            return time.perf_counter() - start, summary
+            seconds = time.perf_counter() - start
+            summary["profile"] = profile(tmp / "out" / "autograded", seconds) if jobs == 1 else None
+            return seconds, summary
     finally:
         judging.check_jobs = check_jobs
+        os.environ.pop(kernelpool.ENV, None)
+
+
+def _when(cell, key: str) -> float:
+    return datetime.fromisoformat(cell.metadata["execution"][key].replace("Z", "+00:00")).timestamp()
+
+
+def profile(folder: Path, seconds: float) -> dict:
+    """Where one ``--jobs 1`` run's seconds went, from the cell timings nbclient records in the graded notebooks:
+    the import cells (the first code cell and the ``setup`` cell), the test cells (visible tests and hidden
+    checks), the learner's cells (solutions, demos), the gaps between one notebook's last cell and the next one's
+    first (kernel start and nbgrader's per-notebook work) and the rest (nbgrader start-up, the checker, merging)."""
+    parts = {"imports": 0.0, "test cells": 0.0, "learner cells": 0.0, "between notebooks": 0.0}
+    spans = []
+    for path in folder.glob("*.ipynb"):
+        cells = [c for c in nbformat.read(path, as_version=4).cells
+                 if c.cell_type == "code" and "iopub.execute_input" in c.metadata.get("execution", {})]
+        for n, cell in enumerate(cells):
+            meta = cell.metadata.get("nbgrader", {})
+            key = ("imports" if n == 0 or meta.get("grade_id") == "setup" else
+                   "test cells" if meta.get("grade") else "learner cells")
+            parts[key] += _when(cell, "shell.execute_reply") - _when(cell, "iopub.execute_input")
+        if cells:
+            spans.append((_when(cells[0], "iopub.execute_input"), _when(cells[-1], "shell.execute_reply")))
+    spans.sort()
+    parts["between notebooks"] = sum(b[0] - a[1] for a, b in zip(spans, spans[1:]))
+    parts["rest"] = seconds - sum(parts.values())
+    return parts
+
+
+def _score(summary: dict) -> str:
+    full = summary["total"] == summary["max"]
+    return f"score {summary['total']:g}/{summary['max']:g}{'' if full else ' -- NOT full marks'}"
 
 
 def main() -> None:
@@ -72,6 +115,7 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=4, help="learners in the parallel run (default 4, 0: skip)")
     parser.add_argument("--jobs", type=int, default=2, help="nbgrader processes in the parallel run (default 2)")
     parser.add_argument("--timeout", type=int, default=300, help="per-cell timeout in seconds")
+    parser.add_argument("--overhead", action="store_true", help="also time no sandbox + no checker vs today's path")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     layout = default_layout()
@@ -79,24 +123,34 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU(s); "
           f"{len(assignments)} assignment(s): {', '.join(assignments)}")
 
-    times: dict[bool, list[float]] = {True: [], False: []}
+    times: dict[str, list[float]] = {"today": [], "fast": []}
     for _ in range(args.repeats):
-        for protected in (False, True):
-            seconds, summary = timed_run(layout, 1, 1, args.timeout, protected)
-            times[protected].append(seconds)
-            full = summary["total"] == summary["max"]
-            print(f"one full submission, --jobs 1, {'sandbox + checker' if protected else 'neither':17s}: "
-                  f"{seconds:6.1f} s (score {summary['total']:g}/{summary['max']:g}"
-                  f"{'' if full else ' -- NOT full marks'})")
-    with_, without = statistics.median(times[True]), statistics.median(times[False])
-    print(f"sandbox + checker overhead: {with_:.1f} s vs {without:.1f} s = {with_ / without:.3f}x "
-          f"({100 * (with_ / without - 1):+.1f} %; goal <= +20 %)")
+        for path in ("today", "fast"):
+            seconds, summary = timed_run(layout, 1, 1, args.timeout, path=path)
+            times[path].append(seconds)
+            print(f"one full submission, --jobs 1, {path:5s} path: {seconds:6.1f} s ({_score(summary)})", flush=True)
+            print("    " + ", ".join(f"{k} {v:.1f} s" for k, v in summary["profile"].items()), flush=True)
+    today, fast = statistics.median(times["today"]), statistics.median(times["fast"])
+    print(f"full submission --jobs 1: today {today:.1f} s, fast {fast:.1f} s = {fast / today:.3f}x "
+          f"(goal: fast <= 30 s)", flush=True)
 
     if args.learners > 0:
-        seconds, _summary = timed_run(layout, args.learners, args.jobs, args.timeout)
-        per_minute = args.learners / (seconds / 60)
-        print(f"{args.learners} learners x {len(assignments)} notebooks, --jobs {args.jobs}, sandboxed: "
-              f"{seconds:.1f} s -> {per_minute:.2f} learners per minute ({per_minute * 60:.0f} per hour)")
+        rate = {}
+        for path in ("today", "fast"):
+            seconds, summary = timed_run(layout, args.learners, args.jobs, args.timeout, path=path)
+            rate[path] = args.learners / (seconds / 60)
+            print(f"{args.learners} learners x {len(assignments)} notebooks, --jobs {args.jobs}, {path:5s} path: "
+                  f"{seconds:.1f} s -> {rate[path]:.2f} learners per minute ({rate[path] * 60:.0f} per hour; "
+                  f"{_score(summary)})", flush=True)
+        print(f"learners per minute --jobs {args.jobs}: fast / today = {rate['fast'] / rate['today']:.3f}x "
+              "(goal: fast >= 4)")
+
+    if args.overhead:
+        pair = {}
+        for protected in (False, True):
+            pair[protected], _summary = timed_run(layout, 1, 1, args.timeout, protected, path="today")
+        print(f"sandbox + checker overhead (today's path): {pair[True]:.1f} s vs {pair[False]:.1f} s = "
+              f"{pair[True] / pair[False]:.3f}x")
 
 
 if __name__ == "__main__":

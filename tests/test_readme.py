@@ -71,3 +71,13 @@ def test_run_json_is_valid():
     info = json.loads((ROOT / compare_docs.ARTEFACTS / "run.json").read_text())
     assert info["command"] == "prunerl compare --write-docs"
     assert info["wall_seconds"] > 0 and info["cpu_seconds"] > 0
+
+
+def test_the_grading_speed_the_readme_quotes_is_the_benchmarks():
+    results = (ROOT / "bench" / "RESULTS.md").read_text()
+    m = re.search(r"full submission --jobs 1: today ([\d.]+) s, fast ([\d.]+) s", results)
+    rate = re.search(r"--jobs 2, fast  path: .*?-> ([\d.]+) learners per minute", results)
+    assert m and rate, "bench/RESULTS.md has no grading comparison: run python bench/run_all.py --only grading"
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert (f"grade in {m[2]} s with warm kernels ({m[1]} s without) and `--jobs 2` grades {rate[1]} learners "
+            "a minute") in readme
