@@ -279,11 +279,17 @@ def test_a_cell_hook_earns_nothing_on_a_checked_exercise(tmp_path):
 
 # ------------------------------------------------------------------------------- warm kernels (kernelpool)
 PROBE = r'''
-import json, os, signal, subprocess, sys
+import ctypes, json, os, random, signal, subprocess, sys
+status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)
 print(json.dumps({"path": sys.path, "argv": sys.argv, "flags": str(sys.flags), "cwd": os.getcwd(),
                   "main": sys.modules["__main__"].__name__, "exe": sys.executable, "tmp": sorted(os.listdir("/tmp")),
-                  "home": sorted(os.listdir(os.path.expanduser("~"))),
-                  "procs": sorted(open(f"/proc/{p}/cmdline").read() for p in os.listdir("/proc") if p.isdigit())}))
+                  "home": sorted(os.listdir(os.path.expanduser("~"))), "env": dict(os.environ),
+                  "procs": sorted(open(f"/proc/{p}/cmdline").read() for p in os.listdir("/proc") if p.isdigit()),
+                  "ppid": os.getppid(), "umask": os.umask(0o22), "fds": sorted(os.listdir("/proc/self/fd")),
+                  "privileges": {k: status[k].split() for k in ("Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff",
+                                                               "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp")},
+                  "userns": ctypes.CDLL(None).unshare(0x10000000), "limits": open("/proc/self/limits").read(),
+                  "preimported": "numpy" in sys.modules, "random": random.random()}))
 open("/tmp/left-by-an-earlier-notebook", "w").close()
 open(os.path.expanduser("~/left-by-an-earlier-notebook"), "w").close()
 subprocess.Popen(["sleep", "1234.25"], start_new_session=False)
@@ -317,8 +323,13 @@ def test_warm_kernels_are_fresh_kernels_and_share_nothing(fx_course, tmp_path, m
     same interpreter state, an empty /tmp and home, no process of the notebook before (it sleeps on)."""
     warm = _probed(fx_course, tmp_path, "2", 3, monkeypatch)
     cold = _probed(fx_course, tmp_path, "0", 1, monkeypatch)[0]
-    for seen in warm:  # only the command lines differ (``warm_kernel.py`` runs the kernel), never their number
-        assert len(seen.pop("procs")) == len(cold["procs"])
+    assert cold["privileges"]["CapBnd"] == ["0000000000000000"] and cold["privileges"]["NoNewPrivs"] == ["1"]
+    assert cold["userns"] == -1 and cold["ppid"] == 1 and not cold.pop("preimported")
+    assert len({seen.pop("random") for seen in warm} | {cold.pop("random")}) == 4  # each its own random state
+    for seen in warm:  # forked by the zygote (it imported the library), otherwise a kernel like any other:
+        assert seen.pop("preimported")  # same privileges, limits, environment, parent, descriptors; only the
+        assert len(seen.pop("procs")) == len(cold["procs"])  # command line of PID 1 differs, never their number
+        assert seen["env"] == cold["env"], set(seen["env"].items()) ^ set(cold["env"].items())
         assert seen == {k: v for k, v in cold.items() if k != "procs"}
     # a runtime folder under /tmp (a checkout there) is mounted read-only at its own path: its top folder shows
     mounts = {Path(p).relative_to("/tmp").parts[0] for p in sandbox._runtime_paths([])

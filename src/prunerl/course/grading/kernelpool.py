@@ -1,17 +1,21 @@
-"""Warm kernels with lookahead: start the sandboxes of the next notebooks of a batch while one is graded.
+"""Warm kernels: one fork server (``zygote.py``) per framework in a batch, and the sandboxes of the next notebooks
+started while one is graded.
 
 nbgrader autograde runs a batch's notebooks one after the other in the order of their ``<student>/<assignment>``
-paths (sorted). While notebook k runs, the pool keeps the sandboxes of the next ``ahead`` notebooks started
-(``warm_launch --warm``): the same sandbox as today's, each for one named notebook, its process importing the
-notebook's framework in the meantime. nbgrader's kernel command (``warm_launch --attach``) takes the one of its own
-notebook, or starts one the old way when there is none. Nothing is shared between notebooks: a warm sandbox
-serves exactly one, and every one that is still waiting when the batch ends is killed.
+paths (sorted). At the start of a batch the pool starts a zygote per track (torch, TensorFlow, neither) that imports
+what that track's notebooks import, once. While notebook k runs, the pool keeps the sandboxes of the next ``ahead``
+notebooks started (``warm_launch --warm``): the same sandbox as today's, each for one named notebook, with only its
+PID 1 in it. nbgrader's kernel command (``warm_launch --attach``) takes the one of its own notebook, whose launcher
+has the zygote fork the kernel into it; with no sandbox or no zygote, the kernel starts the old way. Nothing is
+shared between notebooks: a sandbox serves exactly one, every kernel is a fresh fork of a zygote that never runs
+learner code, and whatever is still waiting when the batch ends is killed.
 
 ``PRUNERL_WARM_KERNELS`` sets ``ahead`` (default 2; 0: every kernel starts when nbgrader asks, today's path).
 """
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -19,8 +23,10 @@ import threading
 from pathlib import Path
 
 from . import sandbox
+from .sandbox_launch import HOME
 
 WARM_LAUNCH = Path(__file__).with_name("warm_launch.py")
+ZYGOTE = Path(__file__).with_name("zygote.py")
 ENV = "PRUNERL_WARM_KERNELS"
 DEFAULT_AHEAD = 2
 
@@ -33,7 +39,7 @@ def lookahead() -> int:
         return DEFAULT_AHEAD
 
 
-# What a warm kernel may import, by the top-level package a notebook imports: the heavy modules only, never the
+# What a zygote may import, by the top-level package a notebook imports: the heavy modules only, never the
 # course checks (the notebook imports those itself) nor matplotlib (it picks its backend from the kernel's
 # environment at import); the TensorFlow track never torch.
 WARM = {"numpy": ("numpy",), "pandas": ("pandas",), "gymnasium": ("gymnasium",), "torch": ("torch",),
@@ -49,7 +55,7 @@ def framework(assignment: str) -> str:
 
 
 def warm_modules(course: Path, assignment: str) -> list[str]:
-    """The modules a warm kernel imports for ``assignment``: those of ``WARM`` and of its track that the master
+    """The modules a zygote imports for ``assignment``: those of ``WARM`` and of its track that the master
     notebook's code imports (by top-level package)."""
     import nbformat
 
@@ -84,14 +90,19 @@ def nbgrader_order(jobs: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 class WarmPool:
-    """Keeps at most ``ahead`` unattached warm sandboxes, in nbgrader's order, until ``stop``."""
+    """A zygote per track of the batch, and at most ``ahead`` unattached warm sandboxes in nbgrader's order, until
+    ``stop``."""
 
     def __init__(self, batch: Path, course: Path, jobs: list[tuple[str, str]], ahead: int):
         self.batch, self.course, self.ahead = Path(batch), Path(course), ahead
         self.order = nbgrader_order(jobs)
-        self.modules = {a: warm_modules(self.course, a) for a in {a for _s, a in jobs}} if ahead else {}
+        self.tracks: dict[str, list[str]] = {}
+        for _s, a in self.order if ahead else ():
+            mods = self.tracks.setdefault(framework(a), [])
+            mods += [m for m in warm_modules(self.course, a) if m not in mods]
         self.procs: list[tuple[subprocess.Popen, Path]] = []
-        self.log = open(self.batch / "warm.log", "ab")  # the bootstraps' output until their notebook attaches
+        self.zygotes: dict[str, subprocess.Popen] = {}
+        self.log = open(self.batch / "warm.log", "ab")  # what zygotes and launchers print
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="prunerl-warm-pool", daemon=True)
 
@@ -103,15 +114,22 @@ class WarmPool:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def socket(self, track: str) -> Path:
+        return self.batch / f"zygote-{track}.sock"
+
     def _waiting(self) -> int:
         return sum(proc.poll() is None and not (job / "attached").exists() for proc, job in self.procs)
 
     def _run(self) -> None:
-        # The warm launchers die with this thread (PR_SET_PDEATHSIG), so it lives until stop().
+        # Zygotes and launchers die with this thread (PR_SET_PDEATHSIG), so it lives until stop().
         try:
+            self._start_zygotes()
             while not self._stop.is_set():
                 while len(self.procs) < len(self.order) and self._waiting() < self.ahead:
                     self._start(*self.order[len(self.procs)])
+                for track, proc in self.zygotes.items():
+                    if proc.poll() is not None and not self.socket(track).with_suffix(".sock.dead").exists():
+                        self.socket(track).with_suffix(".sock.dead").touch()  # launchers stop waiting for it
                 self._stop.wait(0.05)
         finally:
             for proc, job in self.procs:
@@ -123,6 +141,17 @@ class WarmPool:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+            for proc in self.zygotes.values():
+                proc.kill()  # its children (and their kernels' sandboxes) are gone with their launchers
+                proc.wait()
+
+    def _start_zygotes(self) -> None:
+        cfg = json.loads((self.batch / "sandbox.json").read_text())
+        env = dict(cfg["env"], HOME=HOME, TMPDIR="/tmp")  # a kernel's, but the notebook's own check files
+        for track, modules in sorted(self.tracks.items()):
+            cmd = [cfg["python"], str(ZYGOTE), str(self.socket(track)), ",".join(modules), os.pathsep.join(cfg["hide"])]
+            self.zygotes[track] = subprocess.Popen(cmd, cwd="/", env=env, stdin=subprocess.DEVNULL, stdout=self.log,
+                                                   stderr=self.log)
 
     def _start(self, student: str, assignment: str) -> None:
         job = sandbox.job_dir(self.batch, student, assignment)
@@ -130,11 +159,12 @@ class WarmPool:
         (job / "warming").touch()  # the launcher removes it once it has taken its notebook or died
         files = self.course / "source" / assignment  # what nbgrader copies next to the notebook
         cmd = [sys.executable, "-I", str(WARM_LAUNCH), "--warm", str(self.batch / "sandbox.json"), str(job),
-               str(files), ",".join(self.modules[assignment])]
+               str(files), str(self.socket(framework(assignment)))]
         self.procs.append((subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log), job))
 
     def stop(self) -> None:
-        """Kill every sandbox still waiting for its notebook; wait for all of them (nbgrader has ended)."""
+        """Kill every sandbox still waiting for its notebook and the zygotes; wait for all of them (nbgrader has
+        ended)."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()

@@ -23,6 +23,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 
 HOME = "/home/learner"
 WORK = HOME + "/work"
@@ -147,12 +148,25 @@ def _bwrap_args(cfg: dict, job: str, private: str, src: Stage, files: str) -> li
         args += ["--ro-bind", src(params), f"{WORK}/{PARAMS_NAME}"]
     args += ["--bind", src(os.path.join(job, "records")), f"{WORK}/{RECORDS_NAME}",
              "--bind", src(private), KERNEL_DIR, "--chdir", WORK, "--clearenv"]
-    env = dict(cfg["env"], HOME=HOME, TMPDIR="/tmp", PRUNERL_CHECK_RECORDS=f"{WORK}/{RECORDS_NAME}")
-    if os.path.exists(params):
-        env["PRUNERL_CHECK_PARAMS"] = f"{WORK}/{PARAMS_NAME}"
-    for key, value in sorted(env.items()):
+    for key, value in sorted(kernel_env(cfg, job).items()):
         args += ["--setenv", key, value]
     return args
+
+
+def kernel_env(cfg: dict, job: str) -> dict:
+    """The whole environment of a kernel in its sandbox."""
+    env = dict(cfg["env"], HOME=HOME, TMPDIR="/tmp", PRUNERL_CHECK_RECORDS=f"{WORK}/{RECORDS_NAME}")
+    if os.path.exists(os.path.join(job, "params.json")):
+        env["PRUNERL_CHECK_PARAMS"] = f"{WORK}/{PARAMS_NAME}"
+    return env
+
+
+def rlimits(limits: dict) -> list[tuple[str, tuple[int, int]]]:
+    """A kernel's resource limits: hard = soft (learner code cannot raise them); CPU time: SIGXCPU, SIGKILL 5 s later."""
+    cpu = int(limits["cpu"])
+    return [(name, (int(value), int(value))) for name, value in (
+        ("RLIMIT_DATA", limits["memory"]), ("RLIMIT_FSIZE", limits["disk"]), ("RLIMIT_NOFILE", limits["files"]),
+        ("RLIMIT_NPROC", limits["processes"]), ("RLIMIT_CORE", 0))] + [("RLIMIT_CPU", (cpu, cpu + 5))]
 
 
 def job_of(cfg: dict, here: str) -> str:
@@ -197,14 +211,15 @@ def connect(cfg: dict, conn: dict, private: str, cmd: list[str]) -> list[str]:
 
 
 def start(cfg: dict, job: str, private: str, files: str, cmd: list[str], **popen) -> subprocess.Popen:
-    """The bubblewrap sandbox running ``cmd`` under the limits, as the sandbox uid, first to go on OOM."""
+    """The bubblewrap sandbox running ``cmd`` under the limits, as the sandbox uid, first to go on OOM. No ``cmd``:
+    the sandbox runs only its PID 1 (``inside``), which a zygote's kernel joins."""
     stage = Stage(cfg["uid"], private + "-stage")
     args = _bwrap_args(cfg, job, private, stage, files)
     seccomp_r, seccomp_w = os.pipe()
     os.write(seccomp_w, _seccomp_no_setsid())
     os.close(seccomp_w)
-    args += ["--seccomp", str(seccomp_r), "--", cfg["python"], "-I", os.path.abspath(__file__), "--inner",
-             json.dumps(cfg["limits"]), "--", *cmd]
+    args += ["--seccomp", str(seccomp_r), *([] if cmd else ["--as-pid-1"]), "--", cfg["python"], "-I",
+             os.path.abspath(__file__), "--inner", json.dumps(cfg["limits"]), "--", *cmd]
 
     def child() -> None:
         with open("/proc/self/oom_score_adj", "w") as f:  # the first victim if memory runs out, never the grader
@@ -217,7 +232,7 @@ def start(cfg: dict, job: str, private: str, files: str, cmd: list[str], **popen
         os.close(seccomp_r)
 
 
-def supervise(cfg: dict, job: str, proc: subprocess.Popen, ended=None) -> int:
+def supervise(cfg: dict, job: str, proc: subprocess.Popen) -> int:
     """Wait for the sandbox, killing it if the records folder overflows; write ``status.json``; exit status."""
     status = {"returncode": None, "records_overflow": False}
     done = threading.Event()
@@ -260,13 +275,26 @@ def outside(config_path: str, cmd: list[str]) -> int:
 
 
 def inside(limits: dict, cmd: list[str]) -> None:
-    cpu = int(limits["cpu"])
-    for name, value in (("RLIMIT_DATA", limits["memory"]), ("RLIMIT_FSIZE", limits["disk"]),
-                        ("RLIMIT_NOFILE", limits["files"]), ("RLIMIT_NPROC", limits["processes"]),
-                        ("RLIMIT_CORE", 0)):
-        resource.setrlimit(getattr(resource, name), (int(value), int(value)))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))  # SIGXCPU first, SIGKILL 5 s later
-    os.execv(cmd[0], cmd)
+    for name, value in rlimits(limits):
+        resource.setrlimit(getattr(resource, name), value)
+    if cmd:
+        os.execv(cmd[0], cmd)
+    # PID 1 of a sandbox whose kernel a zygote starts: it learns the kernel's PID on stdin (from the launcher,
+    # outside), reaps whatever is orphaned, and ends the sandbox with the kernel's exit status when the kernel
+    # ends, as bubblewrap does for its command. No signal handler, so nothing inside can signal it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    line = sys.stdin.readline().strip()
+    if not line.isdigit():
+        os._exit(1)  # no kernel comes
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:  # the kernel's parent has not ended yet, so it is not ours yet
+            time.sleep(0.005)
+            continue
+        if pid == int(line):
+            code = os.waitstatus_to_exitcode(status)
+            os._exit(code if code >= 0 else 128 - code)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,17 @@
 """Warm sandboxes: started before nbgrader asks for their kernel (standard library only; run as ``python -I``).
 
-``--warm CONFIG JOB FILES MODULES`` (started by the grader's ``kernelpool``): build the notebook's sandbox exactly
-as ``sandbox_launch.outside`` does, but run ``warm_kernel.py MODULES`` in it: it imports them, then waits.
-Listen on ``JOB/attach.sock`` (mode 0600, in a folder no sandbox can see) for the one notebook of that job.
+``--warm CONFIG JOB FILES ZYGOTE`` (started by the grader's ``kernelpool``): build the notebook's sandbox exactly
+as ``sandbox_launch.outside`` does, but with only its PID 1 in it (``sandbox_launch --inner`` without a command).
+Listen on ``JOB/attach.sock`` (mode 0600, in a folder no sandbox can see) for the one notebook of that job; then
+ask the batch's zygote of that track (``zygote.py``, on the socket ZYGOTE) to fork the kernel into this sandbox,
+tell PID 1 the kernel's PID (it ends the sandbox with the kernel), and supervise the sandbox as ``outside`` does.
 
 ``--attach CONFIG -- KERNEL_CMD`` (the kernelspec's command, what nbgrader starts as "the kernel"): find the warm
 sandbox of the job nbgrader runs in (from the working folder, as ``outside`` does), hand it the connection file,
 the kernel command and stdout/stderr, then wait for the sandbox to end and exit with its status. The connection
 stays open while the attach lives: if it dies (jupyter_client kills a kernel that does not shut down), the
-sandbox is killed. No warm sandbox for this job, or one that does not match: today's path (``outside``).
+sandbox is killed. No warm sandbox for this job, one that does not match, or no zygote: today's path
+(``outside``).
 """
 from __future__ import annotations
 
@@ -27,26 +30,47 @@ _spec = importlib.util.spec_from_file_location(
 sl = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(sl)
 
-BOOTSTRAP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "warm_kernel.py")
 SOCKET = "attach.sock"
 ATTACHED = "attached"  # marker the pool watches: this sandbox has its notebook
 WARMING = "warming"  # marker the pool writes before starting a warm launcher: the attach waits for its socket
 
 
-def _relay(src: int, targets: list, buffered: bytearray, lock: threading.Lock) -> None:
-    """Copy the sandbox's output to nbgrader's once attached; until then keep up to 1 MiB of it."""
-    while chunk := os.read(src, 65536):
-        with lock:
-            if not targets:
-                buffered += chunk[: max(0, 2 ** 20 - len(buffered))]
-                continue
+def _waiter(proc: subprocess.Popen) -> int:
+    """The host PID of the sandbox's PID 1 once it runs ``sandbox_launch --inner`` (its filesystem is complete)."""
+    for _ in range(1000):
         try:
-            os.write(targets[0], chunk)
+            with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+                kids = f.read().split()
+            if kids and "--inner" in open(f"/proc/{kids[0]}/cmdline").read().split("\0"):
+                return int(kids[0])
         except OSError:
             pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.01)
+    raise OSError("the warm sandbox did not start")
 
 
-def warm(config_path: str, job: str, files: str, modules: str) -> int:
+def _fork_kernel(cfg: dict, job: str, zygote: str, proc: subprocess.Popen, cmd: list[str], fds: list[int]) -> int:
+    """Ask the zygote for the notebook's kernel inside ``proc``'s sandbox; its PID there, once it has started."""
+    for _ in range(6000):  # the zygote is still importing: wait for it (it dies quickly when it cannot serve)
+        if os.path.exists(zygote) or os.path.exists(zygote + ".dead"):
+            break
+        time.sleep(0.02)
+    env = dict(sl.kernel_env(cfg, job), PWD=sl.WORK)  # bubblewrap's --chdir sets PWD too
+    request = {"pid": _waiter(proc), "uid": cfg["uid"], "argv": cmd[3:], "cwd": sl.WORK, "env": env,
+               "rlimits": sl.rlimits(cfg["limits"])}
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(zygote)
+    socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], fds)
+    with conn:
+        reply = conn.makefile("rb").readline().split()
+    if reply[:1] != [b"started"] or len(reply) != 2:
+        raise OSError("the zygote could not start the kernel")
+    return int(reply[1])
+
+
+def warm(config_path: str, job: str, files: str, zygote: str) -> int:
     with open(config_path) as f:
         cfg = json.load(f)
     sl.die_with_parent()  # die with the grader
@@ -58,16 +82,7 @@ def warm(config_path: str, job: str, files: str, modules: str) -> int:
     server.bind(os.path.join(job, SOCKET))
     os.chmod(os.path.join(job, SOCKET), 0o600)  # before listen(): nobody else ever connects
     server.listen(1)
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    proc = sl.start(cfg, job, private, files, [cfg["python"], BOOTSTRAP, modules],
-                    stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w)
-    os.close(out_w)
-    os.close(err_w)
-    lock, targets = threading.Lock(), {out_r: [], err_r: []}
-    buffers = {out_r: bytearray(), err_r: bytearray()}
-    for fd in (out_r, err_r):
-        threading.Thread(target=_relay, args=(fd, targets[fd], buffers[fd], lock), daemon=True).start()
+    proc = sl.start(cfg, job, private, files, [], stdin=subprocess.PIPE)  # only its PID 1, no kernel yet
     client = None
     while client is None and proc.poll() is None:
         if select.select([server], [], [], 0.2)[0]:
@@ -75,12 +90,10 @@ def warm(config_path: str, job: str, files: str, modules: str) -> int:
     os.unlink(os.path.join(job, SOCKET))  # one notebook per sandbox: a restarted kernel takes today's path
     os.unlink(os.path.join(job, WARMING))
     server.close()
-    if client is None:  # the bootstrap died before its notebook came: its output goes to the pool's log
+    if client is None:
         proc.wait()
-        with lock:
-            for fd in (out_r, err_r):
-                os.write(2, bytes(buffers[fd]))
         return 1
+    fds: list[int] = []
     try:
         client.settimeout(30)
         msg, fds, _flags, _addr = socket.recv_fds(client, 2 ** 20, 2)
@@ -91,35 +104,27 @@ def warm(config_path: str, job: str, files: str, modules: str) -> int:
             msg += more
         request = json.loads(msg)
         cmd, conn = request["cmd"], request["conn"]
-        ok = (len(fds) == 2 and cmd[1:3] == ["-m", "ipykernel_launcher"] and "-f" in cmd and proc.poll() is None
-              and request["files"] == sl.bound_files(files))
-    except (OSError, ValueError, KeyError, TypeError):
-        ok, fds = False, []
-    if not ok:
+        if not (len(fds) == 2 and cmd[1:3] == ["-m", "ipykernel_launcher"] and "-f" in cmd
+                and proc.poll() is None and request["files"] == sl.bound_files(files)):
+            raise ValueError("the warm sandbox does not fit this notebook")
+        kernel = _fork_kernel(cfg, job, zygote, proc, sl.connect(cfg, conn, private, cmd), fds)
+        proc.stdin.write(f"{kernel}\n".encode())  # PID 1 ends the sandbox with this process
+        proc.stdin.close()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"warm launcher: {exc}; the kernel starts the old way", file=sys.stderr, flush=True)
         proc.kill()
         proc.wait()
-        for fd in fds:
-            os.close(fd)
         try:
             client.sendall(b"no\n")
         except OSError:
             pass
         return 1
-    cmd = sl.connect(cfg, conn, private, cmd)
-    with open(os.path.join(private, "argv.json.tmp"), "w") as f:
-        json.dump(cmd[3:], f)  # the arguments after ``python -m ipykernel_launcher``
-    os.rename(os.path.join(private, "argv.json.tmp"), os.path.join(private, "argv.json"))
-    with lock:
-        for fd, target in zip((out_r, err_r), fds):
-            try:
-                os.write(target, bytes(buffers[fd]))
-            except OSError:
-                pass
-            targets[fd].append(target)
+    finally:
+        for fd in fds:
+            os.close(fd)
     open(os.path.join(job, ATTACHED), "w").close()
     client.settimeout(None)
     client.sendall(b"ok\n")
-
     def hangup() -> None:  # EOF (or anything) from the attach: it died, and its sandbox goes with it
         try:
             client.recv(1)
