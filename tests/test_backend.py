@@ -135,6 +135,26 @@ def test_hold_masks_re_applies_the_masks_after_a_step(agents):
             assert np.all(w[~masks[k]] == 0) and np.all(w[masks[k]] != 0), k
 
 
+def test_keras_forward_runs_chains_layer_by_layer_and_only_when_bit_identical():
+    """Every zoo agent's Keras twin is a chain: the fast forward gives model()'s exact outputs. A model with a
+    branch is no chain and keeps model()."""
+    import keras
+
+    for name in zoo.RECIPES:
+        model = prunerl.load_agent(name, framework="tensorflow")
+        obs = np.random.default_rng(0).normal(size=(5, *model.inputs[0].shape[1:])).astype(np.float32)
+        first, second = B.backend("tensorflow").forward(model, obs), B.backend("tensorflow").forward(model, obs[:2])
+        assert B._KERAS_CHAINS[model], name
+        assert np.array_equal(first, np.asarray(model(obs, training=False)))
+        assert np.array_equal(second, np.asarray(model(obs[:2], training=False)))
+    x = keras.Input((3,))
+    h = keras.layers.Dense(3)(x)
+    branched = keras.Model(x, keras.layers.Add()([x, keras.layers.Dense(3)(h)]))
+    obs = np.ones((2, 3), np.float32)
+    assert np.array_equal(B.backend("tensorflow").forward(branched, obs), np.asarray(branched(obs)))
+    assert B._KERAS_CHAINS[branched] == []
+
+
 def test_output_axis_follows_each_layout():
     assert B.output_axis("0.weight", 2) == 0 and B.output_axis("0.weight", 4) == 0
     assert B.output_axis("dense_0/kernel", 2) == 1 and B.output_axis("conv_0/kernel", 4) == 3

@@ -12,12 +12,23 @@ Weights cross the seam as NumPy arrays: full weights in PyTorch names and layout
 from __future__ import annotations
 
 import sys
+import weakref
 from collections.abc import Iterable
 
 import numpy as np
 
 FRAMEWORKS = ("torch", "tensorflow")
 Weights = dict[str, np.ndarray]
+
+
+_KERAS_CHAINS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> its layers ([]: not a chain)
+
+
+def _run_chain(layers: list, obs: np.ndarray) -> np.ndarray:
+    out = obs
+    for layer in layers:
+        out = layer.call(out)
+    return np.asarray(out)
 
 
 class _Backend:
@@ -172,7 +183,24 @@ class KerasBackend(_Backend):
         return out
 
     def forward(self, model, obs: np.ndarray) -> np.ndarray:
-        return np.asarray(model(obs.astype(np.float32), training=False))
+        """Action scores. A model whose layers form a chain runs layer by layer (``layer.call``), skipping Keras'
+        per-call bookkeeping (2-3x faster at the batch sizes of an episode); whether it may is decided on its
+        first batch, where both ways must give bit-identical outputs."""
+        obs = obs.astype(np.float32)
+        chain = _KERAS_CHAINS.get(model)
+        if chain:
+            return _run_chain(chain, obs)
+        out = np.asarray(model(obs, training=False))
+        if chain is None:
+            import keras
+
+            layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+            try:
+                same = np.array_equal(_run_chain(layers, obs), out)
+            except Exception:  # noqa: BLE001 - a branch, a layer wanting more arguments: not a chain
+                same = False
+            _KERAS_CHAINS[model] = layers if same else []
+        return out
 
     def set_threads(self, n: int) -> None:
         from .runtime import quiet_tensorflow
