@@ -73,9 +73,9 @@ def draw(exercise: str, framework: str, secret: str | None) -> dict:
                 "obs_seed": i(0, 10_000)}
     if exercise == "ex4":
         if framework == "torch":
-            sweep, episodes, steps = [_u(rng, 0.85, 0.95, 2), 0.0, _u(rng, 0.4, 0.6, 2)], 3, 1500
+            sweep, episodes, steps = [_u(rng, 0.85, 0.95, 2), 0.0, _u(rng, 0.4, 0.6, 2)], 3, 600
         else:
-            sweep, episodes, steps = [_u(rng, 0.95, 0.98, 2), _u(rng, 0.9, 0.94, 2)], 2, 520
+            sweep, episodes, steps = [_u(rng, 0.95, 0.98, 2), _u(rng, 0.9, 0.94, 2)], 2, 300
         return {"agent": "cartpole-dqn", "sweep": sweep, "episodes": episodes, "seed": i(1, 50),
                 "finetune": {"sparsity": _u(rng, 0.75, 0.85, 2), "steps": steps, "seed": i(0, 20)}}
     if exercise == "ex5":
@@ -97,7 +97,7 @@ def draw(exercise: str, framework: str, secret: str | None) -> dict:
                                            else [_u(rng, 0.85, 0.92, 2)]),
                             "seeds": [i(0, 20), i(21, 40)], "episodes": 2},
                 "gradual": {"sparsity": _u(rng, 0.75, 0.85, 2), "seed": i(0, 20),
-                            "steps": 600 if framework == "torch" else 400},
+                            "steps": 400},
                 "plot_seed": i(0, 10_000), "summary_seed": i(0, 10_000)}
     raise ValueError(f"unknown exercise {exercise!r}")
 
