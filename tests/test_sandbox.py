@@ -285,7 +285,8 @@ print(json.dumps({"path": sys.path, "argv": sys.argv, "flags": str(sys.flags), "
                   "main": sys.modules["__main__"].__name__, "exe": sys.executable, "tmp": sorted(os.listdir("/tmp")),
                   "home": sorted(os.listdir(os.path.expanduser("~"))), "env": dict(os.environ),
                   "procs": sorted(open(f"/proc/{p}/cmdline").read() for p in os.listdir("/proc") if p.isdigit()),
-                  "ppid": os.getppid(), "umask": os.umask(0o22), "fds": sorted(os.listdir("/proc/self/fd")),
+                  "ppid": os.getppid(), "umask": os.umask(0o22),
+                  "std": [os.readlink(f"/proc/self/fd/{fd}").split(":")[0] for fd in (0, 1, 2)],
                   "privileges": {k: status[k].split() for k in ("Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff",
                                                                "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp")},
                   "userns": ctypes.CDLL(None).unshare(0x10000000), "limits": open("/proc/self/limits").read(),
@@ -327,7 +328,7 @@ def test_warm_kernels_are_fresh_kernels_and_share_nothing(fx_course, tmp_path, m
     assert cold["userns"] == -1 and cold["ppid"] == 1 and not cold.pop("preimported")
     assert len({seen.pop("random") for seen in warm} | {cold.pop("random")}) == 4  # each its own random state
     for seen in warm:  # forked by the zygote (it imported the library), otherwise a kernel like any other:
-        assert seen.pop("preimported")  # same privileges, limits, environment, parent, descriptors; only the
+        assert seen.pop("preimported")  # same privileges, limits, environment, parent, standard streams; only the
         assert len(seen.pop("procs")) == len(cold["procs"])  # command line of PID 1 differs, never their number
         assert seen["env"] == cold["env"], set(seen["env"].items()) ^ set(cold["env"].items())
         assert seen == {k: v for k, v in cold.items() if k != "procs"}
@@ -426,16 +427,63 @@ def test_the_pool_follows_nbgrader_order_and_the_page_states_the_lookahead():
 
 
 @pytest.mark.slow
-def test_the_tensorflow_warm_kernel_never_imports_torch():
-    """What a warm kernel imports for each TensorFlow exercise, imported in one process: TensorFlow, no torch."""
+def test_the_tensorflow_zygote_imports_torch_only_for_notebooks_that_do():
+    """What a zygote imports for TensorFlow exercises, imported in one process: TensorFlow, and torch only for the
+    exercises whose notebooks import ``prunerl.train`` themselves (they fine-tune through a torch twin)."""
     from prunerl.course.grading import kernelpool
 
     layout = default_layout()
-    mods = sorted({m for a in layout.built_assignments() if a.endswith("_tf")
-                   for m in kernelpool.warm_modules(layout.course, a)})
-    assert "tensorflow" in mods and "prunerl.keras_nets" in mods and "prunerl.course.grading.checks" not in mods
     code = ("import importlib, sys\nfor m in MODS: importlib.import_module(m)\n"
             "print('torch' in sys.modules, 'tensorflow' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code.replace("MODS", repr(mods))], capture_output=True, text=True,
-                         check=True, env=dict(os.environ, PYTHONWARNINGS="ignore")).stdout.split()
-    assert out == ["False", "True"]
+    for exercises, torch in ((("ex1", "ex2", "ex3"), "False"), (("ex4", "ex5"), "True")):
+        mods = sorted({m for a in layout.built_assignments() if a.endswith("_tf") and a.startswith(exercises)
+                       for m in kernelpool.warm_modules(layout.course, a)})
+        assert "tensorflow" in mods and "prunerl.keras_nets" in mods
+        assert not any(m.startswith("prunerl.course") for m in mods)
+        out = subprocess.run([sys.executable, "-c", code.replace("MODS", repr(mods))], capture_output=True,
+                             text=True, check=True, env=dict(os.environ, PYTHONWARNINGS="ignore")).stdout.split()
+        assert out == [torch, "True"], exercises
+
+
+def test_a_zygote_refuses_to_serve_with_the_checker_imported(tmp_path):
+    """Kernels inherit everything the zygote imported: it exits before listening if that includes the checker."""
+    from prunerl.course.grading import kernelpool
+
+    sock = tmp_path / "zygote.sock"
+    res = subprocess.run([sys.executable, str(kernelpool.ZYGOTE), str(sock), "prunerl.course.grading.checker",
+                          os.pathsep.join(sandbox.hidden_paths())], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, HOME="/home/learner"))
+    assert res.returncode != 0 and "refusing to serve" in res.stderr and not sock.exists()
+
+
+class _DeadZygote:
+    """A run's zygote that died while importing."""
+
+    def __new__(cls, folder: Path):
+        from prunerl.course.grading import kernelpool
+
+        zygote = kernelpool.Zygote(folder, folder, [])
+        zygote.proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(1)"])
+        return zygote
+
+
+@pytest.mark.slow
+def test_without_a_zygote_kernels_start_the_old_way(fx_course, tmp_path, monkeypatch):
+    """A run whose zygote died still grades every notebook, each kernel started on demand in its sandbox (and the
+    checker started fresh)."""
+    from prunerl.course.grading.grade import prepare_template, run_batch
+
+    monkeypatch.setenv("PRUNERL_WARM_KERNELS", "2")
+    template = prepare_template(fx_course, tmp_path / "cache" / ".cache")
+    sol = nbformat.read(fx_course.solutions / f"{A}.ipynb", as_version=4)
+    entries = [(f"s{i:05d}", A, sol) for i in range(2)]
+    with tempfile.TemporaryDirectory(prefix="prunerl-grade-") as tmp:
+        zygote = _DeadZygote(Path(tmp))
+        raws = run_batch(template, entries, Path(tmp) / "batch", 60, False, LIMITS, zygote=zygote)
+        zygote.stop()
+        attached = [(sandbox.job_dir(Path(tmp) / "batch", sid, A) / "attached").exists() for sid, _a, _nb in entries]
+    assert attached == [False, False]
+    for sid, _a, _nb in entries:
+        grades = raws[(sid, A)]["grades"]
+        assert raws[(sid, A)]["autograded"] is not None and grades
+        assert all(score == top for score, top, _auto in grades.values()), grades

@@ -30,7 +30,7 @@ def add_arguments(parser) -> None:
                         help="grade without the sandbox: learner code runs with your rights (trusted work only)")
     parser.add_argument("--out", metavar="DIR", default="prunerl-grades",
                         help="results folder: state.json (resume), gradebook.db, autograded notebooks")
-    parser.add_argument("--batch-size", type=positive_int, default=12,
+    parser.add_argument("--batch-size", type=positive_int, default=40,
                         help="notebooks per nbgrader process (state is saved after each batch)")
     parser.add_argument("--fresh", action="store_true", help="grade everything again (ignore state.json)")
     parser.add_argument("--csv", metavar="FILE", default=None,

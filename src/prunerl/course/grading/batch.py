@@ -77,10 +77,11 @@ def _nbgrader(course: Path, args: list[str], limit: float, extra_env: dict | Non
 
 
 def run_batch(template: Template, entries: list[tuple[str, str, object]], workdir: Path, timeout: int,
-              feedback: bool, limits: sandbox.Limits | None = None,
-              forbidden: tuple[Path, ...] = ()) -> dict[tuple[str, str], dict]:
+              feedback: bool, limits: sandbox.Limits | None = None, forbidden: tuple[Path, ...] = (),
+              zygote: kernelpool.Zygote | None = None) -> dict[tuple[str, str], dict]:
     """Autograde ``entries`` ((student_id, assignment, notebook)) in one nbgrader process; raw results.
-    ``limits`` None: kernels run unsandboxed (``--unsafe-no-sandbox``)."""
+    ``limits`` None: kernels run unsandboxed (``--unsafe-no-sandbox``). ``zygote``: the run's (else the batch
+    starts its own)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     course = workdir / "course"
@@ -93,9 +94,9 @@ def run_batch(template: Template, entries: list[tuple[str, str, object]], workdi
     limit = 120 + 1.5 * timeout * max(code_cells, 1)
     ahead = kernelpool.lookahead() if limits else 0
     env, extra = sandbox.prepare(workdir, limits, [template.path, *forbidden], warm=ahead > 0)
-    checker = judging.Checker(judging.check_jobs(template.path, workdir, entries), workdir)
+    checker = judging.Checker(judging.check_jobs(template.path, workdir, entries), workdir, zygote)
     try:  # the warm sandboxes bind the check params: started after check_jobs wrote them
-        with kernelpool.WarmPool(workdir, course, [(sid, a) for sid, a, _nb in entries], ahead):
+        with kernelpool.WarmPool(workdir, course, [(sid, a) for sid, a, _nb in entries], ahead, zygote):
             rc, log = _nbgrader(course, ["autograde", "--assignment=*", "--force", f"--Execute.timeout={timeout}",
                                          *extra], limit, env)
     except BaseException:

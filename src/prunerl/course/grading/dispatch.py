@@ -13,15 +13,16 @@ from .batch import _ACTIVE, _CANCEL, Cancelled, Template, _kill_group, run_batch
 
 def grade_batch(template: Template, entries: list, tmp: Path, timeout: int, feedback: bool,
                 limits: sandbox.Limits | None, forbidden: tuple[Path, ...],
-                cancelled: Callable[[], bool] = lambda: False) -> dict[tuple[str, str], dict]:
+                cancelled: Callable[[], bool] = lambda: False, zygote=None) -> dict[tuple[str, str], dict]:
     """``run_batch`` in ``tmp``, then each notebook nbgrader gave up on, alone."""
-    raws = run_batch(template, entries, tmp / "batch", timeout, feedback, limits, forbidden)
+    raws = run_batch(template, entries, tmp / "batch", timeout, feedback, limits, forbidden, zygote)
     failed = [e for e in entries if raws[e[:2]]["error"]]
     if failed and len(entries) > 1:  # nbgrader gave up on part of the batch: one notebook at a time
         for n, entry in enumerate(failed):
             if cancelled():
                 raise Cancelled
-            raws.update(run_batch(template, [entry], tmp / f"retry{n}", timeout, feedback, limits, forbidden))
+            raws.update(run_batch(template, [entry], tmp / f"retry{n}", timeout, feedback, limits, forbidden,
+                                  zygote))
     return raws
 
 
@@ -32,9 +33,17 @@ def crashed(entries: list, reason: str) -> dict[tuple[str, str], dict]:
 
 
 def split(todo: list, slots: int, batch_size: int) -> list[list]:
-    """Batches of at most ``batch_size``, as full as possible while every one of ``slots`` gets work."""
-    size = max(1, min(batch_size, -(-len(todo) // max(1, slots))))
-    return [todo[i:i + size] for i in range(0, len(todo), size)]
+    """Batches of at most ``batch_size``, in whole rounds of ``slots`` batches of (nearly) equal size, so that no
+    slot idles at the end while another grades a full batch alone; as few as that allows (each batch pays one
+    nbgrader start-up and its checker)."""
+    slots = max(1, slots)
+    rounds = max(1, -(-len(todo) // (max(1, batch_size) * slots)))
+    count = min(len(todo), rounds * slots) or 1
+    size, extra = divmod(len(todo), count)
+    bounds = [0]
+    for i in range(count):
+        bounds.append(bounds[-1] + size + (i < extra))
+    return [todo[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
 
 
 def run_local(todo: list, jobs: int, batch_size: int, work: Callable[[list], None]) -> None:

@@ -19,6 +19,7 @@ How a run works:
 """
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import os
@@ -32,7 +33,7 @@ from pathlib import Path
 import nbformat
 
 from . import gradebook as course_gradebook
-from . import sandbox
+from . import kernelpool, sandbox
 from .batch import _ACTIVE, Cancelled, SandboxUnavailable, Template, run_batch
 from .dispatch import crashed, grade_batch, run_local
 from .layout import Layout, file_hash
@@ -99,8 +100,19 @@ def _limits_or_refuse(sandboxed: bool, limits: sandbox.Limits | None) -> sandbox
     return limits or sandbox.Limits()
 
 
+@contextlib.contextmanager
+def shared_zygote(template: Template, assignments: list[str], limits: sandbox.Limits | None):
+    """The run's zygote, that every local batch's kernels fork from (none: no sandbox, or warm kernels off)."""
+    if limits is None or kernelpool.lookahead() == 0:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="prunerl-zygote-") as folder, \
+            kernelpool.Zygote(Path(folder), template.path, assignments) as zygote:
+        yield zygote
+
+
 def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: int = 120,
-          feedback_dir: Path | None = None, resume: bool = True, batch_size: int = 12,
+          feedback_dir: Path | None = None, resume: bool = True, batch_size: int = 40,
           progress: Callable[[str], None] = lambda _msg: None, sandboxed: bool = True,
           limits: sandbox.Limits | None = None, tracker: Tracker | None = None, scheduler=None,
           gradebook: str | None = None) -> dict:
@@ -210,7 +222,7 @@ def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: 
             t0 = time.time()
             try:
                 raws = grade_batch(template, entries(batch), Path(tmp), timeout, feedback_dir is not None, limits,
-                                   forbidden)
+                                   forbidden, zygote=zygote)
             except (Cancelled, KeyboardInterrupt):
                 raise
             except Exception as exc:  # noqa: BLE001 - every notebook still gets a result (not kept for resume)
@@ -221,7 +233,8 @@ def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: 
         tracker.start(len(todo))
         try:
             if scheduler is None:
-                run_local(todo, jobs, batch_size, work)
+                with shared_zygote(template, [s.assignment for _i, s, _nb in todo], limits) as zygote:
+                    run_local(todo, jobs, batch_size, work)
             else:
                 from .distributed import run_on_cluster
 

@@ -69,11 +69,12 @@ FAILED = {"flags": ["the hidden checks could not read what this notebook recorde
 
 
 class Checker:
-    """The batch's judge: one process started with the batch, so it imports torch/TensorFlow while nbgrader runs,
-    and judges each notebook as soon as its sandbox has ended (``status.json`` written: no process of it left).
-    It never runs learner code; records are data. Without a sandbox, everything is judged after nbgrader."""
+    """The batch's judge: one process started with the batch (forked from the run's ``zygote`` when there is one,
+    else started fresh, importing torch/TensorFlow while nbgrader runs), which judges each notebook as soon as its
+    sandbox has ended (``status.json`` written: no process of it left). It never runs learner code; records are
+    data. Without a sandbox, everything is judged after nbgrader."""
 
-    def __init__(self, jobs: dict[tuple[str, str], tuple[dict, list[str]]], batch: Path):
+    def __init__(self, jobs: dict[tuple[str, str], tuple[dict, list[str]]], batch: Path, zygote=None):
         self.jobs, self.batch = jobs, Path(batch)
         self.sent: list[tuple[str, str]] = []
         self.odd: dict[tuple[str, str], int] = {}
@@ -81,9 +82,17 @@ class Checker:
         if not jobs:
             return
         tracks = sorted({job["assignment"].rsplit("_", 1)[-1] for job, _ids in jobs.values()})
-        env = quiet_tensorflow(dict(os.environ, PYTHONWARNINGS="ignore"))  # the same float sums as the kernels
-        self.proc = subprocess.Popen([sys.executable, "-m", "prunerl.course.grading.judging", *tracks], text=True,
-                                     env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.proc = None
+        if zygote is not None:  # the run's zygote has torch and TensorFlow imported: fork the checker from it
+            try:
+                self.proc = zygote.fork_checker(tracks)
+            except OSError:
+                self.proc = None
+        if self.proc is None:
+            env = quiet_tensorflow(dict(os.environ, PYTHONWARNINGS="ignore"))  # the same float sums as the kernels
+            self.proc = subprocess.Popen([sys.executable, "-m", "prunerl.course.grading.judging", *tracks],
+                                         text=True, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.DEVNULL, start_new_session=True)
         self._thread = threading.Thread(target=self._feed, daemon=True)
         self._thread.start()
 
@@ -147,6 +156,12 @@ class Checker:
 
 def serve(tracks: list[str]) -> None:
     """The judge process: job lines (``{"assignment", "params", "records"}``) in, one verdict line each out."""
+    os.nice(10)  # it only has to be done when the batch is: kernels and nbgrader go first (its own session, so
+    try:  # its own autogroup, whose weight the scheduler shares out between sessions)
+        with open("/proc/self/autogroup", "w") as f:
+            f.write("10")
+    except OSError:
+        pass
     proto = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # whatever the checks print stays out of the verdicts
     if "torch" in tracks:

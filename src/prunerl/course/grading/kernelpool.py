@@ -1,14 +1,14 @@
-"""Warm kernels: one fork server (``zygote.py``) per framework in a batch, and the sandboxes of the next notebooks
+"""Warm kernels: one fork server (``zygote.py``) for a run's batches, and the sandboxes of the next notebooks
 started while one is graded.
 
 nbgrader autograde runs a batch's notebooks one after the other in the order of their ``<student>/<assignment>``
-paths (sorted). At the start of a batch the pool starts a zygote per track (torch, TensorFlow, neither) that imports
-what that track's notebooks import, once. While notebook k runs, the pool keeps the sandboxes of the next ``ahead``
-notebooks started (``warm_launch --warm``): the same sandbox as today's, each for one named notebook, with only its
-PID 1 in it. nbgrader's kernel command (``warm_launch --attach``) takes the one of its own notebook, whose launcher
-has the zygote fork the kernel into it; with no sandbox or no zygote, the kernel starts the old way. Nothing is
-shared between notebooks: a sandbox serves exactly one, every kernel is a fresh fork of a zygote that never runs
-learner code, and whatever is still waiting when the batch ends is killed.
+paths (sorted). A grading run starts one zygote (``Zygote``; a batch on a cluster worker starts its own) that
+imports, once, what the master copies of the assignments graded import. While notebook k runs, the pool keeps the
+sandboxes of the next ``ahead`` notebooks started (``warm_launch --warm``): the same sandbox as today's, each for one
+named notebook, with only its PID 1 in it. nbgrader's kernel command (``warm_launch --attach``) takes the one of its
+own notebook, whose launcher has the zygote fork the kernel into it; with no sandbox or no zygote, the kernel starts
+the old way. Nothing is shared between notebooks: a sandbox serves exactly one, every kernel is a fresh fork of a
+zygote that never runs learner code, and whatever is still waiting when the batch ends is killed.
 
 ``PRUNERL_WARM_KERNELS`` sets ``ahead`` (default 2; 0: every kernel starts when nbgrader asks, today's path).
 """
@@ -17,9 +17,13 @@ from __future__ import annotations
 import ast
 import json
 import os
+import select
+import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from . import sandbox
@@ -40,8 +44,8 @@ def lookahead() -> int:
 
 
 # What a zygote may import, by the top-level package a notebook imports: the heavy modules only, never the
-# course checks (the notebook imports those itself) nor matplotlib (it picks its backend from the kernel's
-# environment at import); the TensorFlow track never torch.
+# course checks (the notebook imports those itself) nor matplotlib (it writes caches under HOME at import); the
+# TensorFlow track imports torch only through a prunerl module its notebooks import by name (prunerl.train).
 WARM = {"numpy": ("numpy",), "pandas": ("pandas",), "gymnasium": ("gymnasium",), "torch": ("torch",),
         "tensorflow": ("tensorflow",), "keras": ("tensorflow", "keras"),
         "prunerl": ("gymnasium", "prunerl.zoo", "prunerl.evaluation", "prunerl.metrics", "prunerl.pruning",
@@ -59,7 +63,7 @@ def warm_modules(course: Path, assignment: str) -> list[str]:
     notebook's code imports (by top-level package)."""
     import nbformat
 
-    tops = set()
+    tops, explicit = set(), set()
     try:
         nb = nbformat.read(Path(course) / "source" / assignment / f"{assignment}.ipynb", as_version=4)
     except (OSError, ValueError):
@@ -71,14 +75,19 @@ def warm_modules(course: Path, assignment: str) -> list[str]:
             continue
         for node in ast.walk(tree) if tree else ():
             if isinstance(node, ast.Import):
-                tops |= {alias.name.split(".")[0] for alias in node.names}
+                names = {alias.name for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                tops.add(node.module.split(".")[0])
+                names = {node.module}
+            else:
+                continue
+            tops |= {name.split(".")[0] for name in names}
+            explicit |= {n for n in names if n.startswith("prunerl.") and not n.startswith("prunerl.course")}
     track = framework(assignment)
     wanted = [m for top in sorted(tops) for m in WARM.get(top, ())]
     wanted += [m for m in TRACK[track] if m.split(".")[0] in tops or m.startswith("prunerl.") and "prunerl" in tops]
-    if track == "tf":
+    if track == "tf":  # torch only when the notebook itself imports a module that needs it (prunerl.train)
         wanted = [m for m in wanted if m.split(".")[0] != "torch" and m not in TRACK["torch"]]
+    wanted += sorted(explicit)
     # prunerl first, as the notebooks import it: prunerl.keras_nets sets TensorFlow's environment (quiet, oneDNN
     # off for float sums the checker reproduces) before TensorFlow loads
     return sorted(dict.fromkeys(wanted), key=lambda m: not m.startswith("prunerl."))
@@ -89,20 +98,119 @@ def nbgrader_order(jobs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return sorted(jobs, key=lambda job: f"{job[0]}/{job[1]}")
 
 
-class WarmPool:
-    """A zygote per track of the batch, and at most ``ahead`` unattached warm sandboxes in nbgrader's order, until
-    ``stop``."""
+class Zygote:
+    """The fork server the kernels of one batch, or of every batch of a run, start from: it imports what the
+    master copies of ``assignments`` import (both frameworks when both tracks are graded: a torch kernel computes
+    the same with TensorFlow imported, which a test checks). Start it from a thread that lives as long as it (it
+    dies with that thread: PR_SET_PDEATHSIG); ``folder`` holds its socket and must be one no sandbox sees."""
 
-    def __init__(self, batch: Path, course: Path, jobs: list[tuple[str, str]], ahead: int):
+    def __init__(self, folder: Path, course: Path, assignments, log=None):
+        self.socket = Path(folder) / "zygote.sock"
+        self.modules: list[str] = []
+        for a in sorted(set(assignments)):
+            self.modules += [m for m in warm_modules(course, a) if m not in self.modules]
+        self.modules.sort(key=lambda m: not m.startswith("prunerl."))  # prunerl sets TensorFlow's environment
+        self.log = log if log is not None else subprocess.DEVNULL
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> Zygote:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> Zygote:
+        env = dict(sandbox.passed_env(), HOME=HOME, TMPDIR="/tmp")  # a kernel's, but the notebook's own check files
+        cmd = [sys.executable, str(ZYGOTE), str(self.socket), ",".join(self.modules),
+               os.pathsep.join(sandbox.hidden_paths())]
+        self.proc = subprocess.Popen(cmd, cwd="/", env=env, stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=self.log)
+        return self
+
+    def fork_checker(self, tracks: list[str]) -> Forked:
+        """A batch's checker forked from this zygote (it has torch and TensorFlow imported already)."""
+        for _ in range(6000):
+            self.poll()
+            if self.socket.exists() or Path(f"{self.socket}.dead").exists():
+                break
+            time.sleep(0.02)
+        in_r, in_w = os.pipe()
+        out_r, out_w = os.pipe()
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.connect(str(self.socket))
+                socket.send_fds(conn, [json.dumps({"checker": tracks}).encode() + b"\n"], [in_r, out_w, null])
+                reply = conn.makefile("rb").readline().split()
+            if reply[:1] != [b"started"] or len(reply) != 2:
+                raise OSError("the zygote did not start the checker")
+            return Forked(int(reply[1]), os.fdopen(in_w, "w"), os.fdopen(out_r, "r"))
+        except BaseException:
+            os.close(in_w)
+            os.close(out_r)
+            raise
+        finally:
+            for fd in (in_r, out_w, null):
+                os.close(fd)
+
+    def poll(self) -> None:
+        """Mark a zygote that died (it could not import, or was killed), so launchers stop waiting for it."""
+        dead = Path(f"{self.socket}.dead")
+        if self.proc is not None and self.proc.poll() is not None and not dead.exists():
+            dead.touch()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()  # what it forked is gone with its launchers' sandboxes
+            self.proc.wait()
+
+
+class Forked:
+    """A process the zygote forked for the grader, driven like a ``subprocess.Popen`` with text pipes."""
+
+    def __init__(self, pid: int, stdin, stdout):
+        self.pidfd, self.stdin, self.stdout = os.pidfd_open(pid), stdin, stdout
+
+    def kill(self) -> None:
+        try:
+            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, None]:
+        """Close its input, read its output to the end (``subprocess.TimeoutExpired`` after ``timeout``)."""
+        try:
+            self.stdin.close()
+        except OSError:
+            pass
+        deadline = None if timeout is None else time.monotonic() + timeout
+        chunks, fd = [], self.stdout.fileno()
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not select.select([fd], [], [], left)[0]:
+                raise subprocess.TimeoutExpired("checker", timeout)
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        self.stdout.close()
+        os.close(self.pidfd)
+        return b"".join(chunks).decode(), None
+
+
+class WarmPool:
+    """At most ``ahead`` unattached warm sandboxes, in nbgrader's order, until ``stop``; their kernels come from
+    ``zygote`` (shared by a run's batches) or from a zygote of this batch's own."""
+
+    def __init__(self, batch: Path, course: Path, jobs: list[tuple[str, str]], ahead: int,
+                 zygote: Zygote | None = None):
         self.batch, self.course, self.ahead = Path(batch), Path(course), ahead
         self.order = nbgrader_order(jobs)
-        self.tracks: dict[str, list[str]] = {}
-        for _s, a in self.order if ahead else ():
-            mods = self.tracks.setdefault(framework(a), [])
-            mods += [m for m in warm_modules(self.course, a) if m not in mods]
+        self.log = open(self.batch / "warm.log", "ab")  # what its zygote and launchers print
+        self.own = zygote is None
+        self.zygote = zygote or Zygote(self.batch, self.course, [a for _s, a in self.order] if ahead else [],
+                                       self.log)
         self.procs: list[tuple[subprocess.Popen, Path]] = []
-        self.zygotes: dict[str, subprocess.Popen] = {}
-        self.log = open(self.batch / "warm.log", "ab")  # what zygotes and launchers print
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="prunerl-warm-pool", daemon=True)
 
@@ -114,22 +222,18 @@ class WarmPool:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def socket(self, track: str) -> Path:
-        return self.batch / f"zygote-{track}.sock"
-
     def _waiting(self) -> int:
         return sum(proc.poll() is None and not (job / "attached").exists() for proc, job in self.procs)
 
     def _run(self) -> None:
-        # Zygotes and launchers die with this thread (PR_SET_PDEATHSIG), so it lives until stop().
+        # Launchers (and this batch's own zygote) die with this thread (PR_SET_PDEATHSIG): it lives until stop().
         try:
-            self._start_zygotes()
+            if self.own:
+                self.zygote.start()
             while not self._stop.is_set():
                 while len(self.procs) < len(self.order) and self._waiting() < self.ahead:
                     self._start(*self.order[len(self.procs)])
-                for track, proc in self.zygotes.items():
-                    if proc.poll() is not None and not self.socket(track).with_suffix(".sock.dead").exists():
-                        self.socket(track).with_suffix(".sock.dead").touch()  # launchers stop waiting for it
+                self.zygote.poll()
                 self._stop.wait(0.05)
         finally:
             for proc, job in self.procs:
@@ -141,17 +245,8 @@ class WarmPool:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-            for proc in self.zygotes.values():
-                proc.kill()  # its children (and their kernels' sandboxes) are gone with their launchers
-                proc.wait()
-
-    def _start_zygotes(self) -> None:
-        cfg = json.loads((self.batch / "sandbox.json").read_text())
-        env = dict(cfg["env"], HOME=HOME, TMPDIR="/tmp")  # a kernel's, but the notebook's own check files
-        for track, modules in sorted(self.tracks.items()):
-            cmd = [cfg["python"], str(ZYGOTE), str(self.socket(track)), ",".join(modules), os.pathsep.join(cfg["hide"])]
-            self.zygotes[track] = subprocess.Popen(cmd, cwd="/", env=env, stdin=subprocess.DEVNULL, stdout=self.log,
-                                                   stderr=self.log)
+            if self.own:
+                self.zygote.stop()
 
     def _start(self, student: str, assignment: str) -> None:
         job = sandbox.job_dir(self.batch, student, assignment)
@@ -159,12 +254,12 @@ class WarmPool:
         (job / "warming").touch()  # the launcher removes it once it has taken its notebook or died
         files = self.course / "source" / assignment  # what nbgrader copies next to the notebook
         cmd = [sys.executable, "-I", str(WARM_LAUNCH), "--warm", str(self.batch / "sandbox.json"), str(job),
-               str(files), str(self.socket(framework(assignment)))]
+               str(files), str(self.zygote.socket)]
         self.procs.append((subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log), job))
 
     def stop(self) -> None:
-        """Kill every sandbox still waiting for its notebook and the zygotes; wait for all of them (nbgrader has
-        ended)."""
+        """Kill every sandbox still waiting for its notebook (and this batch's own zygote); wait for all of them
+        (nbgrader has ended)."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()

@@ -110,6 +110,16 @@ def hidden_paths() -> list[str]:
     return sorted(str(p) for p in base.glob("checker*"))
 
 
+def passed_env() -> dict:
+    """What every kernel's environment holds from the grader's (besides HOME, TMPDIR and its check files)."""
+    passed = {k: v for k, v in os.environ.items()
+              if k in ("PATH", "LANG", "TZ", "PYTHONHASHSEED", "TF_CPP_MIN_LOG_LEVEL")
+              or k.startswith(("LC_", "OMP_", "MKL_", "OPENBLAS_", "JPY_"))}
+    passed["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"])
+    passed["PYTHONWARNINGS"] = "ignore"
+    return quiet_tensorflow(passed)  # every kernel sums floats as the checker does, whatever it imports first
+
+
 def prepare(batch: Path, limits: Limits | None, forbidden: list[Path], warm: bool = False) -> tuple[dict, list[str]]:
     """Write the batch's kernelspec and launcher config; returns (env, nbgrader arguments) for ``autograde``.
     ``limits`` None: no sandbox (``--unsafe-no-sandbox``); the launcher only points the kernel at its records.
@@ -121,12 +131,7 @@ def prepare(batch: Path, limits: Limits | None, forbidden: list[Path], warm: boo
     runtime.mkdir(exist_ok=True)
     jobs = batch / "sandbox"
     jobs.mkdir(exist_ok=True)
-    passed = {k: v for k, v in os.environ.items()
-              if k in ("PATH", "LANG", "TZ", "PYTHONHASHSEED", "TF_CPP_MIN_LOG_LEVEL")
-              or k.startswith(("LC_", "OMP_", "MKL_", "OPENBLAS_", "JPY_"))}
-    passed["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"])
-    passed["PYTHONWARNINGS"] = "ignore"
-    quiet_tensorflow(passed)  # every kernel, warm or not, sums floats as the checker does, whatever it imports first
+    passed = passed_env()
     config = {"bwrap": shutil.which("bwrap") if limits else None, "jobs": str(jobs), "python": sys.executable,
               "uid": NOBODY if limits and os.geteuid() == 0 else None, "env": passed}
     if limits:

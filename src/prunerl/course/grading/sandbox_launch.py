@@ -162,7 +162,7 @@ def kernel_env(cfg: dict, job: str) -> dict:
 
 
 def rlimits(limits: dict) -> list[tuple[str, tuple[int, int]]]:
-    """A kernel's resource limits: hard = soft (learner code cannot raise them); CPU time: SIGXCPU, SIGKILL 5 s later."""
+    """A kernel's resource limits: hard = soft (learner code cannot raise them); CPU: SIGXCPU, SIGKILL 5 s later."""
     cpu = int(limits["cpu"])
     return [(name, (int(value), int(value))) for name, value in (
         ("RLIMIT_DATA", limits["memory"]), ("RLIMIT_FSIZE", limits["disk"]), ("RLIMIT_NOFILE", limits["files"]),

@@ -8,7 +8,7 @@ tell PID 1 the kernel's PID (it ends the sandbox with the kernel), and supervise
 
 ``--attach CONFIG -- KERNEL_CMD`` (the kernelspec's command, what nbgrader starts as "the kernel"): find the warm
 sandbox of the job nbgrader runs in (from the working folder, as ``outside`` does), hand it the connection file,
-the kernel command and stdout/stderr, then wait for the sandbox to end and exit with its status. The connection
+the kernel command and its standard streams, then wait for the sandbox to end and exit with its status. The connection
 stays open while the attach lives: if it dies (jupyter_client kills a kernel that does not shut down), the
 sandbox is killed. No warm sandbox for this job, one that does not match, or no zygote: today's path
 (``outside``).
@@ -96,7 +96,7 @@ def warm(config_path: str, job: str, files: str, zygote: str) -> int:
     fds: list[int] = []
     try:
         client.settimeout(30)
-        msg, fds, _flags, _addr = socket.recv_fds(client, 2 ** 20, 2)
+        msg, fds, _flags, _addr = socket.recv_fds(client, 2 ** 20, 3)
         while not msg.endswith(b"\n"):
             more = client.recv(2 ** 20)
             if not more:
@@ -104,7 +104,7 @@ def warm(config_path: str, job: str, files: str, zygote: str) -> int:
             msg += more
         request = json.loads(msg)
         cmd, conn = request["cmd"], request["conn"]
-        if not (len(fds) == 2 and cmd[1:3] == ["-m", "ipykernel_launcher"] and "-f" in cmd
+        if not (len(fds) == 3 and cmd[1:3] == ["-m", "ipykernel_launcher"] and "-f" in cmd
                 and proc.poll() is None and request["files"] == sl.bound_files(files)):
             raise ValueError("the warm sandbox does not fit this notebook")
         kernel = _fork_kernel(cfg, job, zygote, proc, sl.connect(cfg, conn, private, cmd), fds)
@@ -159,7 +159,7 @@ def attach(config_path: str, cmd: list[str]) -> int:
         with open(os.path.abspath(cmd[cmd.index("-f") + 1])) as f:
             conn = json.load(f)
         request = json.dumps({"cmd": cmd, "conn": conn, "files": sl.bound_files(here)}).encode() + b"\n"
-        socket.send_fds(sock, [request], [1, 2])
+        socket.send_fds(sock, [request], [0, 1, 2])
         reply = sock.makefile("rb")
         if reply.readline() != b"ok\n":
             raise ConnectionError("the warm sandbox does not fit this notebook")

@@ -4,7 +4,7 @@ MODULES HIDDEN``, started by ``kernelpool`` with the kernels' environment).
 It imports ipykernel and MODULES once (what a kernel of its track would import: torch or TensorFlow, numpy,
 gymnasium, the library; never a module under HIDDEN, the checker), then listens on SOCKET (0600, in a folder no
 sandbox sees) for the batch's warm launchers. For each notebook, a launcher names the waiter process of that
-notebook's bubblewrap sandbox (PID 1 of it, started ahead) and hands over the kernel's stdout and stderr; the zygote
+notebook's bubblewrap sandbox (PID 1 of it, started ahead) and hands over the kernel's standard streams; the zygote
 forks a child that joins every namespace of that sandbox through a pidfd (user, mount with its root, PID, network,
 IPC, UTS, cgroup) as the sandbox uid, and starts the kernel there: a process of the sandbox's PID namespace that
 drops every capability, sets no_new_privs, the seccomp filter, the resource limits and the notebook's environment,
@@ -14,8 +14,12 @@ The zygote never runs learner code, and a kernel shares nothing writable with it
 copied on write, the kernel keeps no descriptor of the zygote, cannot see it (another PID namespace) nor reach its
 socket. The launcher gets the kernel's PID in the sandbox, and tells the sandbox's PID 1, which ends the sandbox with
 the kernel's exit status when the kernel ends: from there on the sandbox is supervised exactly as today's.
+
+The grader may also ask it for a batch's checker (``judging.serve``): a child in no sandbox, which imports the
+checker only after the fork, so no kernel ever holds it.
 """
 import ctypes
+import gc
 import importlib
 import importlib.util
 import json
@@ -105,15 +109,13 @@ def _exit_code(status: int) -> int:
     return code if code >= 0 else 128 - code
 
 
-def _become_kernel(request: dict, out: int, err: int, seccomp: bytes) -> None:
+def _become_kernel(request: dict, streams: list[int], seccomp: bytes) -> None:
     """In the sandbox's namespaces, PID namespace included: the notebook's kernel. Never returns."""
     code = 70
     try:
         os.setsid()
-        os.dup2(out, 1)
-        os.dup2(err, 2)
-        null = os.open("/dev/null", os.O_RDONLY)
-        os.dup2(null, 0)
+        for target, fd in enumerate(streams):
+            os.dup2(fd, target, inheritable=True)
         os.closerange(3, 1 << 16)  # nothing of the zygote's or the child's stays open
         os.chdir(request["cwd"])
         _drop_everything()
@@ -124,7 +126,7 @@ def _become_kernel(request: dict, out: int, err: int, seccomp: bytes) -> None:
         for name, value in request["rlimits"]:
             resource.setrlimit(getattr(resource, name), tuple(value))
         os.environ.clear()
-        os.environ.update(request["env"])
+        os.environ.update(request["env"], **IMPORTS_SET)
         random.seed()  # every notebook its own random state, as a process of its own would have
         if "numpy" in sys.modules:
             sys.modules["numpy"].random.seed()
@@ -133,7 +135,7 @@ def _become_kernel(request: dict, out: int, err: int, seccomp: bytes) -> None:
         runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
         code = 0
     except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
+        code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
     except BaseException:  # noqa: BLE001 - report and end; the launcher sees the status
         import traceback
 
@@ -154,13 +156,13 @@ def _close_all_but(keep: set[int]) -> None:
         low = fd + 1
 
 
-def _child(request: dict, out: int, err: int, ready: int, seccomp: bytes) -> None:
+def _child(request: dict, streams: list[int], ready: int, seccomp: bytes) -> None:
     """The forked child: join the sandbox, then fork there a process that forks the kernel and ends at once, so
     the kernel's parent is the sandbox's PID 1, as for a kernel bubblewrap started. That process writes the
     kernel's PID (in the sandbox) on ``ready``. Never returns."""
     code = 71
     try:
-        _close_all_but({out, err, ready})  # no socket of the zygote, no other notebook's connection
+        _close_all_but({*streams, ready})  # no socket of the zygote, no other notebook's connection
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the zygote
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL)
@@ -174,10 +176,10 @@ def _child(request: dict, out: int, err: int, ready: int, seccomp: bytes) -> Non
         if middle == 0:  # in the sandbox's PID namespace
             kernel = os.fork()
             if kernel == 0:
-                _become_kernel(request, out, err, seccomp)
+                _become_kernel(request, streams, seccomp)
             os.write(ready, f"{kernel}\n".encode())
             os._exit(0)
-        for fd in (out, err, ready):
+        for fd in (*streams, ready):
             os.close(fd)
         code = _exit_code(os.waitpid(middle, 0)[1])
     except BaseException:  # noqa: BLE001
@@ -188,16 +190,41 @@ def _child(request: dict, out: int, err: int, ready: int, seccomp: bytes) -> Non
         os._exit(code)
 
 
+def _checker(tracks: list[str], streams: list[int]) -> None:
+    """The forked child that becomes a batch's checker (``judging.serve``) on ``streams``: the grader's own process,
+    in no sandbox, that never runs learner code; it only skips importing torch and TensorFlow again."""
+    code = 1
+    try:
+        _close_all_but(set(streams))
+        for target, fd in enumerate(streams):
+            os.dup2(fd, target, inheritable=True)
+        os.closerange(3, 1 << 16)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        os.setsid()
+        from prunerl.course.grading.judging import serve
+
+        serve(tracks)
+        code = 0
+    except BaseException:  # noqa: BLE001
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        sys.stderr.flush()
+        os._exit(code)
+
+
 def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
     conn.settimeout(30)
-    msg, fds, _flags, _addr = socket.recv_fds(conn, 1 << 20, 2)
+    msg, fds, _flags, _addr = socket.recv_fds(conn, 1 << 20, 3)
     while not msg.endswith(b"\n"):
         more = conn.recv(1 << 20)
         if not more:
             raise ValueError("the launcher hung up")
         msg += more
-    if len(fds) != 2:
-        raise ValueError("expected stdout and stderr")
+    if len(fds) != 3:
+        raise ValueError("expected stdin, stdout and stderr")
     return json.loads(msg), fds
 
 
@@ -210,17 +237,30 @@ def serve(path: str, seccomp: bytes) -> None:
     os.rename(path + ".tmp", path)  # ready
     while True:
         conn, _ = server.accept()
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:  # checkers that have ended
+                pass
+        except ChildProcessError:
+            pass
         with conn:
             try:
-                request, (out, err) = _receive(conn)
+                request, streams = _receive(conn)
             except (OSError, ValueError) as exc:
                 print(f"zygote: bad request ({exc})", file=sys.stderr, flush=True)
+                continue
+            if "checker" in request:  # for the grader: the batch's judge, which lives on until its input ends
+                child = os.fork()
+                if child == 0:
+                    _checker(request["checker"], streams)
+                for fd in streams:
+                    os.close(fd)
+                conn.sendall(f"started {child}\n".encode())
                 continue
             ready_r, ready_w = os.pipe()
             child = os.fork()
             if child == 0:
-                _child(request, out, err, ready_w, seccomp)
-            for fd in (out, err, ready_w):
+                _child(request, streams, ready_w, seccomp)
+            for fd in (*streams, ready_w):
                 os.close(fd)
             with os.fdopen(ready_r, "rb") as ready:
                 line = ready.readline().strip() if select.select([ready], [], [], 30)[0] else b""
@@ -231,19 +271,36 @@ def serve(path: str, seccomp: bytes) -> None:
                 pass
 
 
+def _private_home() -> None:
+    """Root grading: a private mount namespace with an empty tmpfs on /home, so what imports write to the kernels'
+    HOME (/home/learner: Keras' config, caches) never lands on the host."""
+    if os.geteuid() != 0:
+        return
+    _check(_libc.unshare(0x00020000), "unshare(CLONE_NEWNS)")
+    _check(_libc.mount(b"none", b"/", None, ctypes.c_ulong(0x4000 | 0x40000), None), "make / private")
+    _check(_libc.mount(b"tmpfs", b"/home", b"tmpfs", ctypes.c_ulong(0), b"mode=0755"), "tmpfs on /home")
+    if os.environ["HOME"].startswith("/home/"):
+        os.makedirs(os.environ["HOME"], exist_ok=True)
+
+
 def main(path: str, modules: str, hidden: str) -> None:
     del sys.path[0]  # this script's folder; a kernel's ``python -m`` never has it
     os.chdir("/")
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the grader's pool
-    for name in ["ipykernel.kernelapp", *filter(None, modules.split(","))]:
+    _private_home()
+    before = dict(os.environ)
+    for name in ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", *filter(None, modules.split(","))]:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - the notebook meets the same error when it imports it
             pass
+    IMPORTS_SET.update({k: v for k, v in os.environ.items() if before.get(k) != v})  # e.g. ipykernel's debugger
     secret = [n for n, m in list(sys.modules.items()) if hidden and any(
         str(getattr(m, "__file__", None) or "").startswith(h) for h in hidden.split(os.pathsep))]
     if secret:  # a kernel must never inherit the checker
         sys.exit(f"zygote: refusing to serve, the checker is imported ({secret[0]})")
+    gc.collect()
+    gc.freeze()  # the kernels' collections never walk (so never copy) the zygote's pages
     spec = importlib.util.spec_from_file_location("sandbox_launch", os.path.join(HERE, "sandbox_launch.py"))
     launch = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(launch)
@@ -251,6 +308,7 @@ def main(path: str, modules: str, hidden: str) -> None:
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+IMPORTS_SET: dict = {}  # what the zygote's imports put into the environment: a kernel importing them would have it
 
 if __name__ == "__main__":
     main(*sys.argv[1:4])
