@@ -1,9 +1,11 @@
-"""Grading throughput: today's path (every kernel started when nbgrader asks) against the fast path (warm kernels).
+"""Grading throughput: today's path (every kernel started when nbgrader asks) against the fast path (kernels forked
+from the run's zygote into sandboxes started ahead).
 
 A "full submission" is one learner's notebooks for every built assignment (the reference solutions, so every
 test cell runs to the end: the slow case). Everything goes through ``prunerl.course.grading.grade`` (real nbgrader
 autograde, private course copies, every kernel in its sandbox, the checker judging), with resume off. The two paths
-differ only in ``PRUNERL_WARM_KERNELS`` (0: today's path; unset: the default lookahead of ``kernelpool``).
+differ only in ``PRUNERL_WARM_KERNELS`` (0: today's path, no zygote; unset: the zygote and the default lookahead of
+``kernelpool``).
 
 1. One full submission with ``--jobs 1``, today's path and the fast path in interleaved pairs (``--repeats``).
 2. Learners per minute with ``--jobs 2`` (``--learners`` of them), both paths, interleaved (``--learners 0`` skips).
