@@ -6,10 +6,11 @@ it; it writes ``status.json`` (how the sandbox ended) where no sandbox can reach
 check-records folder, the one host folder a kernel can write, grows past its limit.
 
 ``warm_launch.py`` builds the same sandbox from the same pieces (``new_private``, ``connect``, ``start``,
-``supervise``) for a kernel started before nbgrader asks for it.
+``supervise``) before nbgrader asks for its kernel, which a zygote then forks into it.
 
 Inside (``--inner LIMITS -- KERNEL_CMD``): set the resource limits (hard = soft, so learner code cannot raise them),
 then exec the kernel. The limits are set after the user namespace exists, so the process count is per sandbox.
+Without KERNEL_CMD it stays as the sandbox's PID 1 (``--as-pid-1``) for a forked kernel (see ``inside``).
 """
 from __future__ import annotations
 
