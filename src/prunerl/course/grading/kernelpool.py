@@ -15,11 +15,9 @@ zygote that never runs learner code, and whatever is still waiting when the batc
 from __future__ import annotations
 
 import ast
-import json
 import os
 import select
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,7 +25,7 @@ import time
 from pathlib import Path
 
 from . import sandbox
-from .sandbox_launch import HOME
+from .sandbox_launch import HOME, ask_zygote
 
 WARM_LAUNCH = Path(__file__).with_name("warm_launch.py")
 ZYGOTE = Path(__file__).with_name("zygote.py")
@@ -129,22 +127,13 @@ class Zygote:
 
     def fork_checker(self, tracks: list[str]) -> Forked:
         """A batch's checker forked from this zygote (it has torch and TensorFlow imported already)."""
-        for _ in range(6000):
-            self.poll()
-            if self.socket.exists() or Path(f"{self.socket}.dead").exists():
-                break
-            time.sleep(0.02)
         in_r, in_w = os.pipe()
         out_r, out_w = os.pipe()
         null = os.open(os.devnull, os.O_WRONLY)
         try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-                conn.connect(str(self.socket))
-                socket.send_fds(conn, [json.dumps({"checker": tracks}).encode() + b"\n"], [in_r, out_w, null])
-                reply = conn.makefile("rb").readline().split()
-            if reply[:1] != [b"started"] or len(reply) != 2:
-                raise OSError("the zygote did not start the checker")
-            return Forked(int(reply[1]), os.fdopen(in_w, "w"), os.fdopen(out_r, "r"))
+            pid = ask_zygote(str(self.socket), {"checker": tracks}, [in_r, out_w, null],
+                             alive=lambda: self.proc is not None and self.proc.poll() is None)
+            return Forked(pid, os.fdopen(in_w, "w"), os.fdopen(out_r, "r"))
         except BaseException:
             os.close(in_w)
             os.close(out_r)

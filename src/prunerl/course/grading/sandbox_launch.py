@@ -20,6 +20,7 @@ import os
 import resource
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -173,6 +174,41 @@ def rlimits(limits: dict) -> list[tuple[str, tuple[int, int]]]:
 def job_of(cfg: dict, here: str) -> str:
     """The trusted folder of the notebook nbgrader runs in ``here`` (``autograded/<student>/<assignment>``)."""
     return os.path.join(cfg["jobs"], os.path.basename(os.path.dirname(here)), os.path.basename(here))
+
+
+def receive_request(conn: socket.socket, fds: int) -> tuple[dict, list[int]]:
+    """One JSON line and exactly ``fds`` descriptors from ``conn`` (a launcher's or a zygote's unix socket)."""
+    conn.settimeout(30)
+    msg, got, _flags, _addr = socket.recv_fds(conn, 2 ** 20, fds)
+    try:
+        while not msg.endswith(b"\n"):
+            more = conn.recv(2 ** 20)
+            if not more:
+                raise ValueError("the other side hung up")
+            msg += more
+        if len(got) != fds:
+            raise ValueError(f"expected {fds} descriptors, got {len(got)}")
+        return json.loads(msg), got
+    except BaseException:
+        for fd in got:
+            os.close(fd)
+        raise
+
+
+def ask_zygote(path: str, request: dict, fds: list[int], alive=lambda: True) -> int:
+    """Send ``request`` and ``fds`` to the zygote listening on ``path`` (waiting while it imports, until it or
+    ``alive()`` says it died); the PID of what it started."""
+    for _ in range(6000):
+        if os.path.exists(path) or os.path.exists(path + ".dead") or not alive():
+            break
+        time.sleep(0.02)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(path)
+        socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], fds)
+        reply = conn.makefile("rb").readline().split()
+    if reply[:1] != [b"started"] or len(reply) != 2:
+        raise OSError("the zygote could not start it")
+    return int(reply[1])
 
 
 def die_with_parent() -> None:

@@ -53,21 +53,10 @@ def _waiter(proc: subprocess.Popen) -> int:
 
 def _fork_kernel(cfg: dict, job: str, zygote: str, proc: subprocess.Popen, cmd: list[str], fds: list[int]) -> int:
     """Ask the zygote for the notebook's kernel inside ``proc``'s sandbox; its PID there, once it has started."""
-    for _ in range(6000):  # the zygote is still importing: wait for it (it dies quickly when it cannot serve)
-        if os.path.exists(zygote) or os.path.exists(zygote + ".dead"):
-            break
-        time.sleep(0.02)
     env = dict(sl.kernel_env(cfg, job), PWD=sl.WORK)  # bubblewrap's --chdir sets PWD too
     request = {"pid": _waiter(proc), "uid": cfg["uid"], "argv": cmd[3:], "cwd": sl.WORK, "env": env,
                "rlimits": sl.rlimits(cfg["limits"])}
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    conn.connect(zygote)
-    socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], fds)
-    with conn:
-        reply = conn.makefile("rb").readline().split()
-    if reply[:1] != [b"started"] or len(reply) != 2:
-        raise OSError("the zygote could not start the kernel")
-    return int(reply[1])
+    return sl.ask_zygote(zygote, request, fds)
 
 
 def warm(config_path: str, job: str, files: str, zygote: str) -> int:
@@ -95,16 +84,9 @@ def warm(config_path: str, job: str, files: str, zygote: str) -> int:
         return 1
     fds: list[int] = []
     try:
-        client.settimeout(30)
-        msg, fds, _flags, _addr = socket.recv_fds(client, 2 ** 20, 3)
-        while not msg.endswith(b"\n"):
-            more = client.recv(2 ** 20)
-            if not more:
-                raise ValueError("the attach hung up")
-            msg += more
-        request = json.loads(msg)
+        request, fds = sl.receive_request(client, 3)
         cmd, conn = request["cmd"], request["conn"]
-        if not (len(fds) == 3 and cmd[1:3] == ["-m", "ipykernel_launcher"] and "-f" in cmd
+        if not (cmd[1:3] == ["-m", "ipykernel_launcher"] and "-f" in cmd
                 and proc.poll() is None and request["files"] == sl.bound_files(files)):
             raise ValueError("the warm sandbox does not fit this notebook")
         kernel = _fork_kernel(cfg, job, zygote, proc, sl.connect(cfg, conn, private, cmd), fds)

@@ -22,7 +22,6 @@ import ctypes
 import gc
 import importlib
 import importlib.util
-import json
 import os
 import random
 import runpy
@@ -30,6 +29,11 @@ import select
 import signal
 import socket
 import sys
+
+_spec = importlib.util.spec_from_file_location(
+    "sandbox_launch", os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox_launch.py"))
+sl = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(sl)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 NAMESPACES = 0x10000000 | 0x00020000 | 0x20000000 | 0x40000000 | 0x08000000 | 0x04000000 | 0x02000000
@@ -104,11 +108,6 @@ def _as_sandbox_uid(uid) -> None:
     _capabilities(effective_from_permitted=True)
 
 
-def _exit_code(status: int) -> int:
-    code = os.waitstatus_to_exitcode(status)
-    return code if code >= 0 else 128 - code
-
-
 def _become_kernel(request: dict, streams: list[int], seccomp: bytes) -> None:
     """In the sandbox's namespaces, PID namespace included: the notebook's kernel. Never returns."""
     code = 70
@@ -181,7 +180,8 @@ def _child(request: dict, streams: list[int], ready: int, seccomp: bytes) -> Non
             os._exit(0)
         for fd in (*streams, ready):
             os.close(fd)
-        code = _exit_code(os.waitpid(middle, 0)[1])
+        os.waitpid(middle, 0)
+        code = 0
     except BaseException:  # noqa: BLE001
         import traceback
 
@@ -195,10 +195,9 @@ def _checker(tracks: list[str], streams: list[int]) -> None:
     in no sandbox, that never runs learner code; it only skips importing torch and TensorFlow again."""
     code = 1
     try:
-        _close_all_but(set(streams))
         for target, fd in enumerate(streams):
             os.dup2(fd, target, inheritable=True)
-        os.closerange(3, 1 << 16)
+        os.closerange(3, 1 << 16)  # no socket of the zygote, no other notebook's connection
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL)
         os.setsid()
@@ -213,19 +212,6 @@ def _checker(tracks: list[str], streams: list[int]) -> None:
     finally:
         sys.stderr.flush()
         os._exit(code)
-
-
-def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
-    conn.settimeout(30)
-    msg, fds, _flags, _addr = socket.recv_fds(conn, 1 << 20, 3)
-    while not msg.endswith(b"\n"):
-        more = conn.recv(1 << 20)
-        if not more:
-            raise ValueError("the launcher hung up")
-        msg += more
-    if len(fds) != 3:
-        raise ValueError("expected stdin, stdout and stderr")
-    return json.loads(msg), fds
 
 
 def serve(path: str, seccomp: bytes) -> None:
@@ -244,7 +230,7 @@ def serve(path: str, seccomp: bytes) -> None:
             pass
         with conn:
             try:
-                request, streams = _receive(conn)
+                request, streams = sl.receive_request(conn, 3)
             except (OSError, ValueError) as exc:
                 print(f"zygote: bad request ({exc})", file=sys.stderr, flush=True)
                 continue
@@ -301,13 +287,9 @@ def main(path: str, modules: str, hidden: str) -> None:
         sys.exit(f"zygote: refusing to serve, the checker is imported ({secret[0]})")
     gc.collect()
     gc.freeze()  # the kernels' collections never walk (so never copy) the zygote's pages
-    spec = importlib.util.spec_from_file_location("sandbox_launch", os.path.join(HERE, "sandbox_launch.py"))
-    launch = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(launch)
-    serve(path, launch._seccomp_no_setsid())
+    serve(path, sl._seccomp_no_setsid())
 
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 IMPORTS_SET: dict = {}  # what the zygote's imports put into the environment: a kernel importing them would have it
 
 if __name__ == "__main__":
