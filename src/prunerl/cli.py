@@ -30,6 +30,23 @@ COMMANDS = {
 
 # Raised by argument handling inside a command: the user's input, not a bug.
 BAD_INPUT = (ValueError, KeyError, FileNotFoundError)
+# Modules that only an extra (pyproject.toml) installs: a command that needs one says how to install it.
+EXTRA_MODULES = {
+    "course": {"nbgrader", "nbclient", "nbformat", "nbconvert", "jupytext", "jupyter_core", "jupyter_server",
+               "traitlets", "IPython", "fsrs", "genanki", "dask", "distributed", "nh3"},
+    "site": {"bs4", "sphinx", "jupyter_book", "selenium", "jupyter_server_mathjax"},
+}
+
+
+def _needs_extra(command: str, exc: BaseException) -> bool:
+    """If ``exc`` is a module of an extra missing, say in one line how to install it and return True."""
+    name = (getattr(exc, "name", None) or "").split(".")[0]
+    extra = next((e for e, mods in EXTRA_MODULES.items() if name in mods), None)
+    if not isinstance(exc, ModuleNotFoundError) or extra is None:
+        return False
+    print(f"prunerl {command}: needs the {extra} tools ({name} is not installed): pip install 'prunerl[{extra}]'",
+          file=sys.stderr)
+    return True
 
 
 class Parser(argparse.ArgumentParser):
@@ -64,7 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     for name, help_text in COMMANDS.items():
         cmd = sub.add_parser(name, help=help_text, description=help_text)
         if name == chosen:
-            module = importlib.import_module(f"prunerl.commands.{name}")
+            try:
+                module = importlib.import_module(f"prunerl.commands.{name}")
+            except ModuleNotFoundError as exc:
+                if _needs_extra(name, exc):
+                    return 2
+                raise
             module.add_arguments(cmd)
             cmd.set_defaults(run=module.run)
             owner = cmd
@@ -74,12 +96,18 @@ def main(argv: list[str] | None = None) -> int:
             owner.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # --help, --version or a parse error (already printed): callers get the code
         return exc.code if isinstance(exc.code, int) else 2
+    except ModuleNotFoundError as exc:  # an argument type that needs an extra (e.g. notebook suffixes: nbformat)
+        if _needs_extra(chosen, exc):
+            return 2
+        raise
     try:
         return args.run(args) or 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - last resort: one line; the traceback only when asked for
+        if _needs_extra(args.command, exc):
+            return 2
         if os.environ.get("PRUNERL_DEBUG") == "1":
             traceback.print_exc()
         print(f"prunerl {args.command}: error: {_one_line(exc)}", file=sys.stderr)

@@ -3,4 +3,14 @@ reviews, mock interviews, timed coding rounds and exports. See ``docs/interview.
 from __future__ import annotations
 
 from .bank import LANGS, UnknownQuestion, load_bank, localize, question, question_for_lesson  # noqa: F401
-from .schedule import HISTORY_ENV, History, default_history_path  # noqa: F401
+
+# The scheduler needs fsrs (the ``course`` extra); the bank does not, and the lessons read the bank.
+_SCHEDULE = {"HISTORY_ENV", "History", "default_history_path"}
+
+
+def __getattr__(name: str):
+    if name in _SCHEDULE:
+        from . import schedule
+
+        return getattr(schedule, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
