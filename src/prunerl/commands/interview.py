@@ -16,7 +16,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lang", default=None, choices=("en", "zh"),
                         help="en or zh (default: zh when LANG/LC_ALL starts with zh, else en)")
     parser.add_argument("--history", type=Path, default=None,
-                        help="history file (default $PRUNERL_INTERVIEW_HISTORY or ~/.prunerl/course/interview.json)")
+                        help="history file (default $PRUNERL_INTERVIEW_HISTORY or ~/.prunerl/interview.json)")
     parser.add_argument("--question", default=None, help="ask this question id (see --list)")
     parser.add_argument("--count", type=positive_int, default=1,
                         help="questions to practise, due ones first (default 1)")
