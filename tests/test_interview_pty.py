@@ -47,9 +47,9 @@ def test_one_question_follow_ups_one_at_a_time_then_point_by_point(tmp_path):
     for reply in ("y", "n"):  # rubric points 3 and 4
         child.expect(r"\(y/n\) ")
         child.sendline(reply)
-    child.expect(r"Follow-up 1: Why batch 1\?.*model answer: .*did your answer get it\? \(y/n\) ")
+    child.expect(r"Follow-up 1/2: Why batch 1\?.*model answer: .*did your answer get it\? \(y/n\) ")
     child.sendline("y")
-    child.expect(r"Follow-up 2: .*\(y/n\) ")
+    child.expect(r"Follow-up 2/2: .*\(y/n\) ")
     child.sendline("n")
     child.expect(r"Score: 3/6 points \(50 %\)")
     child.expect(r"Next review: 2026-01-02 09:00 UTC \(FSRS rating Hard\)")
@@ -68,12 +68,14 @@ def test_mock_interview_in_chinese_with_a_time_limit(tmp_path):
     child.expect("时间限制：2 秒")
     child.sendline("L1 范数剪枝只是排序")  # then silence: the clock runs out
     child.expect("时间到（2 秒）")
-    child.expect("追问 1/1")
-    child.expect("时间到（2 秒）")  # no answer to the follow-up either
+    child.expect("追问 1/1：")
+    child.send("y")  # typed as the clock runs out, never entered: it must not answer the first rubric point
+    child.expect("时间到（2 秒）")
     child.expect("参考答案")
     for reply in ("y", "是", "n", "否"):  # three rubric points, one follow-up
         child.expect(r"\(y/n\) ")
         child.sendline(reply)
+        assert "请输入 y 或 n" not in child.before  # no stale keystrokes before the reply
     child.expect("得分：2/4 个要点（50 %）")
     child.expect("模拟面试总结")
     child.expect("最薄弱的主题：")
@@ -96,3 +98,19 @@ def test_asks_what_is_due_first(tmp_path):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_an_empty_answer_is_asked_again_then_skipped(tmp_path):
+    child = spawn(tmp_path, "--question", "where-applied", "--lang", "en")
+    child.expect("an empty line ends the answer")
+    child.sendline("")  # Enter at once: not taken silently
+    child.expect(r"\(no answer yet: type it")
+    child.sendline("")  # again: skipped, and said so
+    child.expect(r"\(skipped: scored as an empty answer\)")
+    child.expect(r"Follow-up 1/2: ")
+    child.sendline("one observation per control step")
+    child.sendline("")
+    child.expect(r"Follow-up 2/2: ")
+    child.sendcontrol("d")
+    child.expect(pexpect.EOF)
+    child.close()

@@ -74,15 +74,16 @@ def show_reference(console, q: dict, lang: str) -> None:
     for point in L["rubric"]:
         console.print(f"  [ ] {escape(point)}", highlight=False)
     for i, f in enumerate(L["follow_ups"], 1):
-        console.print(f"{t(lang, 'follow_up', i=i, n=len(L['follow_ups']))}: {escape(f['q'])}\n  {escape(f['a'])}",
-                      highlight=False)
+        console.print(f"{t(lang, 'follow_up', i=i, n=len(L['follow_ups']))}{t(lang, 'colon')}{escape(f['q'])}\n"
+                      f"  {escape(f['a'])}", highlight=False)
     console.print(f"{L['lesson_ref']} · {'; '.join(L['sources'])}", highlight=False, markup=False)
 
 
 def ask(console, q: dict, lang: str, source, n: int = 1, total: int = 1, limit: float | None = None) -> dict:
     L = localize(q, lang)
-    console.print(Panel(escape(L["question"]), title=escape(header(q, lang, n, total)), title_align="left"),
-                  soft_wrap=False)
+    # The header goes on its own (wrapping) line: as a panel title it would be cut at the terminal's width.
+    console.print(f"[bold]{escape(header(q, lang, n, total))}[/bold]")
+    console.print(Panel(escape(L["question"])), soft_wrap=False)
     if L["claim"]:
         console.print(t(lang, "claim") + t(lang, "colon") + escape(L["claim"]), highlight=False)
     console.print(t(lang, "answer_prompt") + (" " + t(lang, "limit", seconds=int(limit)) if limit else ""))
@@ -90,6 +91,13 @@ def ask(console, q: dict, lang: str, source, n: int = 1, total: int = 1, limit: 
     def take() -> tuple[str, float]:
         console.file.flush()
         text, seconds, timed_out = source.answer(limit)
+        if not text.strip() and not timed_out and not source.scripted:  # an empty line at once: ask again
+            console.print(f"[dim]{t(lang, 'empty')}[/dim]")
+            console.file.flush()
+            text, more, timed_out = source.answer(None if limit is None else max(0.0, limit - seconds))
+            seconds += more
+        if not text.strip():
+            console.print(f"[dim]{t(lang, 'skipped')}[/dim]")
         if source.scripted:
             console.print(t(lang, "your_answer") + t(lang, "colon") + escape(text), highlight=False)
         if timed_out:
@@ -100,14 +108,15 @@ def ask(console, q: dict, lang: str, source, n: int = 1, total: int = 1, limit: 
 
     answer, seconds = take()
     for i, f in enumerate(L["follow_ups"], 1):
-        console.print(f"[bold]{t(lang, 'follow_up', i=i, n=len(L['follow_ups']))}:[/bold] {escape(f['q'])}")
+        console.print(f"[bold]{t(lang, 'follow_up', i=i, n=len(L['follow_ups']))}{t(lang, 'colon')}[/bold]"
+                      f"{escape(f['q'])}")
         seconds += take()[1]
     console.print(Panel(escape(L["answer"]), title=t(lang, "model_answer"), border_style="green"), soft_wrap=False)
     console.print(t(lang, "rubric"))
     console.file.flush()
     n_points = len(L["rubric"])
     points = [source.tick(t(lang, "point_prompt", i=i, n=n_points, point=p), p) for i, p in enumerate(L["rubric"], 1)]
-    follow = [source.tick(t(lang, "follow_up_check", i=i, q=f["q"], a=f["a"]), f["q"])
+    follow = [source.tick(t(lang, "follow_up_check", i=i, n=len(L["follow_ups"]), q=f["q"], a=f["a"]), f["q"])
               for i, f in enumerate(L["follow_ups"], 1)]
     got, out_of = sum(points) + sum(follow), len(points) + len(follow)
     console.print(t(lang, "score", got=got, total=out_of, pct=100 * got / out_of), highlight=False)

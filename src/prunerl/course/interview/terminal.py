@@ -36,22 +36,33 @@ class LineReader:
         return line.rstrip("\r")
 
     def read_answer(self, limit: float | None) -> tuple[str, float, bool]:
-        """Lines until an empty one (or end of input, or the limit): (text, seconds, timed_out)."""
+        """Lines until an empty one (or end of input, or the limit): (text, seconds, timed_out). When the limit
+        ends the answer, what was typed but not yet entered is dropped, so it cannot begin the next answer."""
         start, lines = time.monotonic(), []
         while True:
             left = None if limit is None else limit - (time.monotonic() - start)
             if left is not None and left <= 0:
+                self.discard_pending()
                 return "\n".join(lines), time.monotonic() - start, True
             try:
                 line = self.readline(left)
             except EOFError:
                 break
             if line is None:
+                self.discard_pending()
                 return "\n".join(lines), time.monotonic() - start, True
             if line == "":
                 break
             lines.append(line)
         return "\n".join(lines), time.monotonic() - start, False
+
+    def discard_pending(self) -> None:
+        """Forget input typed so far and not yet read: a terminal's unfinished line and anything buffered."""
+        self.buffer = ""
+        if os.isatty(self.fd):
+            import termios  # POSIX terminals only
+
+            termios.tcflush(self.fd, termios.TCIFLUSH)
 
     def ask(self, prompt: str, valid: dict[str, object], retry: str):
         """Prompt until the reply is one of ``valid`` (case-insensitive); returns the mapped value."""
