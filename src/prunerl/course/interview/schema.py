@@ -4,6 +4,9 @@ A question may carry ``checks``: each one ties a number in its text to where it 
 artefact (``artefact`` path + ``pattern`` with one group, ``key`` into a JSON file, or ``row`` + ``column`` of a
 CSV file: the one row whose cells equal ``row``) or arithmetic (``expr``).
 The check passes when the artefact yields ``value`` and ``value`` appears in the question's text in both languages.
+A check may carry a ``name``; a question's ``facts`` (``{"where": "rubric[3]", "holds": "a > b"}``) state, over those
+names, what its prose asserts, and fail when the recorded numbers contradict it. Every decimal number of an answer
+or a rubric point is a checked ``value`` or one of the question's ``givens`` (numbers the question itself sets).
 """
 from __future__ import annotations
 
@@ -77,17 +80,19 @@ def lesson_errors(q: dict, root: Path = ROOT) -> list[str]:
     return []
 
 
-def _arith(expr: str) -> float:
-    """Evaluate plain arithmetic (and ``t_ppf``, Student-t quantiles); nothing else is allowed."""
+def _arith(expr: str, names: dict | None = None) -> float:
+    """Evaluate plain arithmetic and comparisons (and ``t_ppf``, Student-t quantiles, and the given ``names``);
+    nothing else is allowed."""
     tree = ast.parse(expr, mode="eval")
     allowed = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.operator, ast.unaryop, ast.Call, ast.Name,
-               ast.Load)
+               ast.Load, ast.Compare, ast.cmpop, ast.BoolOp, ast.boolop)
+    scope = {**(names or {}), "t_ppf": None}
     for node in ast.walk(tree):
-        if not isinstance(node, allowed) or (isinstance(node, ast.Name) and node.id != "t_ppf"):
+        if not isinstance(node, allowed) or (isinstance(node, ast.Name) and node.id not in scope):
             raise ValueError(f"not plain arithmetic: {expr!r}")
     from scipy.stats import t
 
-    return eval(compile(tree, "<check>", "eval"), {"__builtins__": {}}, {"t_ppf": t.ppf})  # noqa: S307
+    return eval(compile(tree, "<check>", "eval"), {"__builtins__": {}}, {**scope, "t_ppf": t.ppf})  # noqa: S307
 
 
 def measured(check: dict, root: Path = ROOT) -> str:
@@ -96,9 +101,12 @@ def measured(check: dict, root: Path = ROOT) -> str:
         return check["format"].format(_arith(check["expr"]))
     text = (root / check["artefact"]).read_text(encoding="utf-8")
     if "key" in check:
-        value = json.loads(text)
-        for part in check["key"].split("."):
-            value = value[part]
+        value, parts = json.loads(text), check["key"].split(".")
+        while parts:  # a key may itself hold dots ("values.acrobot-dqn:dormant_s90:0.025:iqm"): longest match first
+            n = next((n for n in range(len(parts), 0, -1) if ".".join(parts[:n]) in value), None)
+            if n is None:
+                raise KeyError(check["key"])
+            value, parts = value[".".join(parts[:n])], parts[n:]
         return check["format"].format(value)
     if "row" in check:
         rows = [r for r in csv.DictReader(text.splitlines()) if all(r.get(k) == v for k, v in check["row"].items())]
@@ -117,9 +125,45 @@ def _texts(q: dict, lang: str) -> str:
     return " ".join(parts).replace(" %", "%")
 
 
+def _number(text: str) -> float:
+    return float(text.replace(",", "").replace("%", "").replace("−", "-"))
+
+
+def _fact_errors(q: dict, names: dict) -> list[str]:
+    errors = []
+    for fact in q.get("facts", []):
+        try:
+            holds = _arith(fact["holds"], names)
+        except (ValueError, SyntaxError) as exc:
+            errors.append(f"{q['id']}: fact {fact['holds']!r}: {exc}")
+            continue
+        if not holds:
+            errors.append(f"{q['id']}: {fact['where']} contradicts the recorded numbers ({fact['holds']} is false "
+                          f"with {', '.join(f'{k} = {v:g}' for k, v in names.items())})")
+    return errors
+
+
+DECIMAL = re.compile(r"(?<![\w.\-])\d[\d,]*\.\d+")
+
+
+def unchecked_numbers(bank: list[dict]) -> list[str]:
+    """Decimal numbers in answers and rubric points that no check ties to an artefact and the question does not
+    set itself (``givens``)."""
+    errors = []
+    for q in bank:
+        known = {n for c in q.get("checks", []) for n in DECIMAL.findall(c["value"])}
+        known |= {str(g) for g in q.get("givens", [])}
+        for lang in LANGS:
+            for text in [q["answer"][lang]] + [r[lang] for r in q["rubric"]]:
+                errors += [f"{q['id']}: {m.group(0)} ({lang}) is neither checked nor given"
+                           for m in DECIMAL.finditer(text) if m.group(0) not in known]
+    return errors
+
+
 def number_errors(bank: list[dict], root: Path = ROOT) -> list[str]:
     errors = []
     for q in bank:
+        names = {}
         for check in q.get("checks", []):
             source = check.get("artefact") or check.get("expr")
             try:
@@ -129,8 +173,11 @@ def number_errors(bank: list[dict], root: Path = ROOT) -> list[str]:
                 continue
             if got != check["value"]:
                 errors.append(f"{q['id']}: {source} gives {got}, the bank says {check['value']}")
+            if "name" in check:
+                names[check["name"]] = _number(got)
             wanted = re.compile(r"(?<![\d.,])" + re.escape(check["value"]) + r"(?!,?\d|\.\d)")
             for lang in LANGS:
                 if not wanted.search(_texts(q, lang)):
                     errors.append(f"{q['id']}: {check['value']} is checked but not quoted in the {lang} text")
+        errors += _fact_errors(q, names)
     return errors
