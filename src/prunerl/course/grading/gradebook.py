@@ -14,7 +14,9 @@ every manual score an instructor gave in formgrader.
 """
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -35,12 +37,23 @@ class Target:
 
 
 def course_of(path: Path) -> Path | None:
-    """The nbgrader course holding ``path`` as ``<course>/submitted/<student>/<assignment>/<file>``, else None."""
-    parts = Path(path).parents
-    if len(parts) < 4 or parts[2].name != "submitted":
+    """The nbgrader course of ``<course>/submitted`` or of ``<course>/submitted/<student>/<assignment>/<file>``,
+    taken as the path is written (never resolved), else None.
+
+    Its ``nbgrader_config.py`` is Python that the grader executes, so a course counts only where no symbolic link
+    leads to it or below it: a link in a submitted tree could otherwise point the grader at a folder and a
+    configuration a learner wrote. Which ``submitted/`` folder is the course's is the caller's to know (the one the
+    instructor named, ``submissions.collect``), never a folder found inside a submission."""
+    path = Path(os.path.abspath(path))
+    submitted = path if path.name == "submitted" else (path.parents[2] if len(path.parents) > 3 else None)
+    if submitted is None or submitted.name != "submitted":
         return None
-    course = parts[3]
-    return course if (course / "nbgrader_config.py").is_file() else None
+    course = submitted.parent
+    config = course / "nbgrader_config.py"
+    chain = [course, config, submitted, *(p for p in path.parents if p.is_relative_to(submitted)), path]
+    if any(p.is_symlink() for p in chain) or not config.is_file():
+        return None
+    return course
 
 
 def _course_config(course: Path):
@@ -75,6 +88,15 @@ def named_target(spec: str, default_course_id: str) -> Target:
     return Target(f"sqlite:///{path}", course_id)
 
 
+def _plain_file(path: Path) -> bool:
+    """A regular file with one name: neither a symbolic nor a hard link."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_nlink == 1
+
+
 def place_files(course: Path, student: str, assignment: str, submitted: Path, autograded, feedback: str | None) -> None:
     """The autograded notebook and the feedback where nbgrader's formgrader and release_feedback look for them."""
     import nbformat
@@ -86,7 +108,7 @@ def place_files(course: Path, student: str, assignment: str, submitted: Path, au
         folder.mkdir(parents=True, exist_ok=True)
         for name in SUBMISSION_FILES:
             src = submitted.parent / name
-            if src.is_file() and not src.is_symlink():  # a link could pull any file of ours into the course
+            if _plain_file(src):  # a link of either kind could pull any file of ours into the course
                 shutil.copy2(src, folder / name)
         if html is None:
             nbformat.write(autograded, folder / f"{assignment}.ipynb")
@@ -132,7 +154,7 @@ def _timestamp(submitted: Path | None):
     from nbgrader.utils import parse_utc
 
     stamp = submitted.parent / "timestamp.txt" if submitted is not None else None
-    if stamp is None or not stamp.is_file() or stamp.is_symlink():
+    if stamp is None or not _plain_file(stamp):
         return None
     try:
         return parse_utc(stamp.read_text().strip())

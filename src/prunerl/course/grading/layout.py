@@ -197,8 +197,18 @@ def read_notebook(path: Path):
     """Read a ``.ipynb`` or a jupytext ``.py``/``.md`` notebook; raises ValueError with a clear reason."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path.name}: {exc}") from None
+    return parse_notebook(data, path)
+
+
+def parse_notebook(data: bytes, path: Path):
+    """A notebook from the bytes of ``path`` (its suffix says the format); raises ValueError with a clear reason."""
+    path = Path(path)
+    try:
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads it
+    except UnicodeDecodeError as exc:
         raise ValueError(f"cannot read {path.name}: {exc}") from None
     if path.suffix == ".ipynb":
         try:
