@@ -132,50 +132,90 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
-# the page has loaded and MathJax (served by the site) has typeset it
+SHOTS = ROOT / "build" / "site-screenshots"  # kept after the run (git-ignored): look at them
+MIN_FIGURE_PX = 480  # a figure is drawn at least this wide (or at its natural width if smaller) ...
+# ... and at no less than 0.7 of its pixels: a 9-point label drawn at 100 dpi stays about 9 px tall
+MIN_FIGURE_SCALE = 0.7
+
+# the page has loaded and MathJax 3 (served by the site) has typeset it; null when the page loads no MathJax
 LOADED = """
 const done = arguments[0];
-const typeset = () => (window.MathJax && MathJax.Hub) ? MathJax.Hub.Queue(() => done()) : done();
+const typeset = () => (window.MathJax && MathJax.startup && MathJax.startup.promise)
+  ? MathJax.startup.promise.then(() => done(true), () => done(false)) : done(null);
 if (document.readyState === 'complete') typeset(); else window.addEventListener('load', typeset);
 """
-PAGE_STATE = """
+PAGE_STATE = r"""
+const visible = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+const text = [];  // the page's prose: code, typeset maths and scripts left out
+const walker = document.createTreeWalker(document.querySelector('main') || document.body, NodeFilter.SHOW_TEXT);
+while (walker.nextNode()) {
+  const n = walker.currentNode;
+  if (!n.parentElement.closest('pre, code, .cell_input, mjx-container, script, style')) text.push(n.nodeValue);
+}
 return {
   images: Array.from(document.images).map(i => ({src: i.src, ok: i.complete && i.naturalWidth > 0,
                                                  output: !!i.closest('.cell_output, .output'),
+                                                 natural: i.naturalWidth, width: i.getBoundingClientRect().width,
                                                  shown: i.getBoundingClientRect().width > 0})),
   links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
   ids: Array.from(document.querySelectorAll('[id]')).map(e => e.id),
   tabs: document.querySelectorAll('.framework-tabs').length,
+  maths: document.querySelectorAll('mjx-container').length,
+  math_errors: document.querySelectorAll('mjx-merror').length,
+  prose: text.join(' '),
+  inputs: Array.from(document.querySelectorAll('.cell_input')).map(e => e.innerText),
+  searches: Array.from(document.querySelectorAll('.search-button-field, input[type=search]')).filter(visible).length,
 };
 """
+RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\$[^$\s][^$\n]*\$")
+
+
+def _full_page_screenshot(driver, path: Path) -> None:
+    """The whole page: the window is made as tall as the page for the shot (the book theme scrolls its body, which
+    Chromium's beyond-the-viewport capture draws shifted)."""
+    width, height = driver.get_window_size()["width"], driver.get_window_size()["height"]
+    driver.set_window_size(width, min(driver.execute_script("return document.documentElement.scrollHeight"), 16_000))
+    driver.save_screenshot(str(path))
+    driver.set_window_size(width, height)
+
+
+@pytest.fixture(scope="module")
+def pages(site, browser):
+    """Every page opened once in Chromium: its state, its console errors; full-page screenshots of the home page
+    and of every lesson go to build/site-screenshots/."""
+    html, base = site
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    seen = {}
+    for page in sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html") if "_static" not in p.parts):
+        browser.get(base + page)
+        typeset = browser.execute_async_script(LOADED)
+        state = browser.execute_script(PAGE_STATE)
+        state["typeset"] = typeset
+        state["errors"] = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        if page == "index.html" or page.startswith("lessons/"):
+            _full_page_screenshot(browser, SHOTS / (Path(page).stem + ".png"))
+        seen[page] = state
+    return seen
+
+
+def _lessons(pages):
+    return {page: state for page, state in pages.items() if page.startswith("lessons/")}
+
+
+def _notebook(page: str) -> dict:
+    return json.loads((ROOT / "lessons" / Path(page).with_suffix(".ipynb").name).read_text(encoding="utf-8"))
 
 
 @pytest.mark.slow
-def test_every_page_in_chromium(site, browser, tmp_path):
+def test_every_page_in_chromium(site, pages):
     html, base = site
-    pages = sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html") if "_static" not in p.parts)
-    assert "index.html" in pages and len([p for p in pages if p.startswith("lessons/")]) == 8
-    seen, problems = {}, []
-    for page in pages:
-        browser.get(base + page)
-        browser.execute_async_script(LOADED)
-        state = browser.execute_script(PAGE_STATE)
-        seen[page] = state
-        errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
-        problems += [f"{page}: console error: {msg}" for msg in errors]
+    assert "index.html" in pages and len(_lessons(pages)) == 8
+    problems = []
+    for page, state in pages.items():
+        problems += [f"{page}: console error: {msg}" for msg in state["errors"]]
         problems += [f"{page}: image not loaded: {img['src']}" for img in state["images"] if not img["ok"]]
-        if page == "index.html":
-            browser.save_screenshot(str(tmp_path / "home.png"))
-        if page.startswith("lessons/01_"):
-            browser.save_screenshot(str(tmp_path / "lesson-01.png"))
-            figure = next(i for i in browser.find_elements("css selector", ".cell_output img") if i.size["width"])
-            figure.screenshot(str(tmp_path / "lesson-01-figure.png"))  # the first figure outside a hidden tab
-    for page in (p for p in pages if p.startswith("lessons/")):
-        nb = json.loads((ROOT / "lessons" / Path(page).with_suffix(".ipynb").name).read_text())
-        figures = sum("image/png" in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
-        shown = sum(img["ok"] and img["output"] and img["shown"] for img in seen[page]["images"])
-        assert figures >= 1 and shown >= figures, f"{page}: {shown} of {figures} figures shown (not in a hidden tab)"
-    for page, state in seen.items():
+        if state["searches"] != 1 and page != "search.html":  # the search page adds its own query box
+            problems.append(f"{page}: {state['searches']} search boxes shown")
         for link in state["links"]:
             url, anchor = urldefrag(link)
             if not url.startswith(base):
@@ -184,18 +224,117 @@ def test_every_page_in_chromium(site, browser, tmp_path):
             target = target + "index.html" if target.endswith("/") else target
             if not (html / target).exists():
                 problems.append(f"{page}: broken link {link}")
-            elif anchor and target in seen and unquote(anchor) not in seen[target]["ids"]:
+            elif anchor and target in pages and unquote(anchor) not in pages[target]["ids"]:
                 problems.append(f"{page}: link to a missing anchor {link}")
     assert not problems, "\n".join(problems[:40])
-    assert sum(state["tabs"] for state in seen.values()) >= 1, "no lesson shows PyTorch/TensorFlow tabs"
-    for shot in ("home.png", "lesson-01.png", "lesson-01-figure.png"):
-        assert (tmp_path / shot).stat().st_size > 10_000, shot
-    print(f"screenshots: {tmp_path}")
 
 
+@pytest.mark.slow
+def test_lesson_maths_is_typeset(pages):
+    for page, state in _lessons(pages).items():
+        assert state["typeset"] is True, f"{page}: MathJax did not load or failed"
+        assert state["maths"] >= 1 and state["math_errors"] == 0, f"{page}: {state['maths']} formulas typeset, " \
+                                                                  f"{state['math_errors']} TeX errors"
+        raw = sorted(set(RAW_TEX.findall(state["prose"])))
+        assert not raw, f"{page}: raw TeX left in the text: {raw[:10]}"
 
-def test_framework_sections_become_tabs():
-    from prunerl.course.site.build import framework_tabs
+
+@pytest.mark.slow
+def test_lesson_figures_are_legible(pages):
+    for page, state in _lessons(pages).items():
+        nb = _notebook(page)
+        figures = sum("image/png" in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
+        shown = [img for img in state["images"] if img["ok"] and img["output"] and img["shown"]]
+        assert figures >= 1 and len(shown) >= figures, f"{page}: {len(shown)} of {figures} figures shown"
+        for img in shown:
+            assert img["width"] >= min(img["natural"], MIN_FIGURE_PX) - 1, f"{page}: {img} drawn too small"
+            assert img["width"] >= MIN_FIGURE_SCALE * img["natural"] - 1, f"{page}: {img} shrunk too much"
+    for shot in ["index"] + [Path(page).stem for page in _lessons(pages)]:
+        assert (SHOTS / f"{shot}.png").stat().st_size > 50_000, f"{shot}: no full-page screenshot"
+
+
+@pytest.mark.slow
+def test_framework_twins_are_tabs(site, pages, browser):
+    """Every lesson shows one tab set per framework twin its notebook holds (twin cells, and a Keras section after
+    its PyTorch one), and the TensorFlow tab shows its code when chosen."""
+    from prunerl.course.site.cells import split_framework_twins
+
+    with_tabs = []
+    for page, state in _lessons(pages).items():
+        nb = _notebook(page)
+        heads = [ln for c in nb["cells"] if c["cell_type"] == "markdown" for ln in "".join(c["source"]).splitlines()
+                 if re.match(r"#{2,3} ", ln)]
+        sections = sum(1 for a, b in zip(heads, heads[1:]) if re.search(r"\bPyTorch\b", a)
+                       and not re.search(r"\bKeras|TensorFlow\b", a) and re.search(r"\b(Keras|TensorFlow)\b", b)
+                       and not re.search(r"\bPyTorch\b", b))
+        expected = split_framework_twins(nb) + sections
+        assert state["tabs"] == expected, f"{page}: {state['tabs']} tab sets for {expected} framework twins"
+        with_tabs += [page] if expected else []
+    assert len(with_tabs) >= 3, with_tabs
+    html, base = site
+    browser.get(base + with_tabs[0])
+    tf_label = browser.find_element("css selector", ".framework-tabs > label:nth-of-type(2)")
+    tf_code = browser.find_elements("css selector", ".framework-tabs > .sd-tab-content")[1]
+    assert not tf_code.is_displayed()
+    tf_label.click()
+    assert tf_code.is_displayed() and "tensorflow" in tf_code.text.lower() or "keras" in tf_code.text.lower()
+
+
+@pytest.mark.slow
+def test_prose_building_code_is_hidden_and_its_output_kept(pages):
+    for page, state in _lessons(pages).items():
+        shown = [ln for text in state["inputs"] for ln in text.splitlines()]
+        assert not [ln for ln in shown if re.match(r"L\.(md|record|interview_card)\(", ln)], page
+        assert "The 60-second answer." in state["prose"], f"{page}: the interview card's output is gone"
+
+
+def test_prose_statements_and_framework_twins_on_a_notebook():
+    from prunerl.course.site.cells import prepare_lesson
+
+    def code(src, outputs=()):
+        return {"cell_type": "code", "source": src, "metadata": {}, "outputs": list(outputs), "execution_count": 1}
+
+    out = [{"output_type": "stream", "name": "stdout", "text": "ok\n"}]
+    nb = {"cells": [
+        code("import torch\nimport tensorflow as tf\nx = 1\n"),
+        code("n = x + 1\ntext = f'{n} units'\nif n > 1:\n    text += ' (many)'\nL.md(text)\nL.record('l', n=n)\n"),
+        code("print(x)\n# PyTorch\ndef t_call():\n    return torch.ones(1)\n\n\ndef k_call():\n    return tf.ones(1)\n"
+             "\n\nprint(t_call(), k_call())\nL.md('done')\n", out),
+        code("y = n * 2\nL.md(f'{y}')\n"),
+        code("print(y)\n"),
+    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    cells = prepare_lesson(nb)["cells"]
+    sources = ["".join(c["source"]) for c in cells]
+    tags = [c["metadata"].get("tags", []) for c in cells]
+    assert sources[1] == "n = x + 1"  # n is read later: it stays; the text it builds and the calls go
+    assert sources[2] == "print(x)"
+    assert tags[3] == ["framework-torch"] and sources[3].startswith("# PyTorch\ndef t_call")
+    assert tags[4] == ["framework-tf"] and sources[4].startswith("def k_call") and "torch" not in sources[4]
+    assert sources[5] == "print(t_call(), k_call())" and cells[5]["outputs"] == out and not cells[3]["outputs"]
+    assert sources[6] == "y = n * 2"  # read by the next cell
+    assert sources[7].strip() == "print(y)" and all("L." not in s for s in sources)
+    assert nb["cells"][1]["source"].endswith("L.record('l', n=n)\n"), "the lesson itself is left as it was"
+
+
+def test_wide_figures_take_the_margin():
+    import base64
+    import struct
+
+    from prunerl.course.site.cells import png_width, widen_figures
+
+    def figure(width):
+        png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + struct.pack(">II", width, 300) + b"\x08\x06\x00\x00\x00"
+        return {"cell_type": "code", "source": "", "metadata": {},
+                "outputs": [{"output_type": "display_data", "data": {"image/png": base64.b64encode(png).decode()}}]}
+
+    nb = {"cells": [figure(600), figure(1289)]}
+    assert png_width(nb["cells"][1]["outputs"][0]["data"]["image/png"]) == 1289
+    assert widen_figures(nb) == 1 and nb["cells"][1]["metadata"]["tags"] == ["full-width"]
+    assert "tags" not in nb["cells"][0]["metadata"]
+
+
+def test_framework_twins_become_tabs_in_html():
+    from prunerl.course.site.tabs import framework_tabs
 
     page = ("<section><h1>L</h1><section id='a'><h2>PyTorch: prune</h2><p>t</p></section>"
             "<section id='b'><h2>Keras 3: the same</h2><p>k</p></section>"
@@ -204,5 +343,13 @@ def test_framework_sections_become_tabs():
     assert n == 1 and html.count("sd-tab-content") == 2 and "<h2>Pitfalls</h2></section></section>" in html
     assert html.index("PyTorch: prune") < html.index("Keras 3: the same") < html.index("Pitfalls")
     assert framework_tabs(page.replace("Keras 3", "PyTorch and Keras"))[1] == 0  # a section about both stays
-    figure = page.replace("<p>k</p>", "<div class='cell_output'><img src='f.png'></div>")
-    assert framework_tabs(figure)[1] == 0  # a tab would hide the lesson's figure
+    assert framework_tabs(page.replace("PyTorch: prune", "Fine-tune"))[1] == 0  # not the Keras section's twin
+    figure = page.replace("<p>k</p>", "<p>k</p><div class='cell_output'><img src='f.png'></div><p>after</p>")
+    html, n = framework_tabs(figure)
+    assert n == 1 and html.index("f.png") > html.rindex("sd-tab-content"), "the figure stays out of the tabs"
+    assert html.index("<p>k</p>") < html.index("f.png") < html.index("after")
+    cells = ("<div class='cell'>a</div><div class='cell tag_framework-torch'>t</div>"
+             "<div class='cell tag_framework-tf'>k</div><div class='cell'>out</div>")
+    html, n = framework_tabs(cells)
+    assert n == 1 and html.index(">a<") < html.index("sd-tab-set") < html.index(">t<") < html.index(">k<") \
+        < html.index(">out<")

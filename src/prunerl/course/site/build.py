@@ -5,13 +5,18 @@ import re
 import shutil
 import subprocess
 import sys
+from fnmatch import fnmatch
 from pathlib import Path
 
 from .notebooks import stale_lessons
 from .pages import write_sources
+from .tabs import framework_tabs
 
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
-MATHJAX = "../mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
+MATHJAX = "../mathjax/tex-chtml.js"  # relative to _static: the site's own copy of MathJax 3
+# MathJax 3's es5 builds other than tex-chtml.js: not loaded by the pages, so not copied
+MATHJAX_UNUSED = ("core.js", "latest.js", "loader.js", "mml-*", "node-main.js", "startup.js", "tex-chtml-full*",
+                  "tex-mml-*", "tex-svg*")
 
 
 class SiteError(Exception):
@@ -19,8 +24,9 @@ class SiteError(Exception):
 
 
 def _config(repository: str) -> str:
-    # MathJax is served from the site itself (jupyter-server-mathjax ships it): the site works offline. It goes in
-    # html_extra_path, not _static, where Jupyter Book would load every .js file on every page.
+    # MathJax 3 is served from the site itself (the django-static-mathjax wheel ships it): the site works offline.
+    # It goes in html_extra_path, not _static, where Jupyter Book would load every .js file on every page.
+    # Markdown outputs (the lessons' L.md prose) are parsed as MyST, so their $...$ becomes maths too.
     return f"""title: prunerl
 author: the prunerl course
 copyright: ""
@@ -39,14 +45,14 @@ sphinx:
   extra_extensions: [sphinx_design]
   config:
     mathjax_path: {MATHJAX}
+    mathjax3_config:
+      chtml: {{matchFontHeight: false}}
     html_extra_path: [_extra]
     html_favicon: _favicon/favicon.svg
     html_context:
       default_mode: light
-    mathjax2_config:
-      HTML-CSS: {{availableFonts: [], webFont: STIX-Web, imageFont: null}}
-      messageStyle: none
     nb_merge_streams: true
+    nb_render_markdown_format: myst
     myst_heading_anchors: 3
     html_show_sphinx: false
     suppress_warnings: [mystnb.unknown_mime_type, myst.header]
@@ -64,47 +70,17 @@ def _toc(pages: list[str]) -> str:
 
 def _mathjax(extra: Path) -> None:
     try:
-        import jupyter_server_mathjax
+        import mathjax
     except ImportError as exc:
-        raise SiteError("jupyter-server-mathjax is missing: pip install -e '.[site]'") from exc
-    shutil.copytree(Path(jupyter_server_mathjax.__file__).parent / "static", extra / "mathjax",
-                    ignore=shutil.ignore_patterns("localization"))
+        raise SiteError("MathJax 3 is missing (the django-static-mathjax package): pip install -e '.[site]'") from exc
+    static = Path(mathjax.__file__).parent / "static" / "mathjax"
+    top = static / "es5"
 
+    def unused(folder: str, names: list[str]) -> list[str]:
+        return [n for n in names if Path(folder) == top and any(fnmatch(n, p) for p in MATHJAX_UNUSED)]
 
-FRAMEWORK = re.compile(r"\b(Keras|TensorFlow)\b")
-
-
-def framework_tabs(html: str) -> tuple[str, int]:
-    """Put a lesson's framework sections into tabs: a section whose heading names Keras or TensorFlow, and not
-    PyTorch, becomes the second tab of the section before it (the PyTorch version), unless it draws a figure (a
-    hidden tab would hide it). Returns (html, tab sets)."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    count = 0
-    for section in soup.select("section > section"):
-        head = section.find(["h2", "h3"])
-        prev = section.find_previous_sibling("section")
-        if head is None or prev is None or prev.parent is None or "PyTorch" in head.get_text():
-            continue
-        if not FRAMEWORK.search(head.get_text()) or prev.find_parent(class_="sd-tab-set"):
-            continue
-        if section.select(".cell_output img"):  # a figure there is the lesson's, not one framework's: keep it shown
-            continue
-        tabs = soup.new_tag("div", attrs={"class": "sd-tab-set docutils framework-tabs"})
-        prev.insert_before(tabs)
-        for i, (label, part) in enumerate((("PyTorch", prev), ("TensorFlow (Keras 3)", section))):
-            ident = f"framework-tab-{count}-{i}"
-            radio = soup.new_tag("input", attrs={"id": ident, "name": f"framework-tabs-{count}", "type": "radio"})
-            if i == 0:
-                radio["checked"] = "checked"
-            tag = soup.new_tag("label", attrs={"class": "sd-tab-label", "for": ident})
-            tag.string = label
-            content = soup.new_tag("div", attrs={"class": "sd-tab-content docutils"})
-            content.append(part.extract())
-            tabs.extend([radio, tag, content])
-        count += 1
-    return str(soup), count
+    shutil.copytree(top, extra / "mathjax", ignore=unused)
+    shutil.copy2(static / "LICENSE", extra / "mathjax" / "LICENSE")
 
 
 def dedupe_inline_scripts(html: str) -> str:
@@ -134,6 +110,8 @@ def build_site(root: Path, out: Path, repository: str, log=print) -> Path:
     _mathjax(src / "_extra")
     (src / "_favicon").mkdir()
     shutil.copy2(Path(__file__).with_name("favicon.svg"), src / "_favicon" / "favicon.svg")
+    (src / "_static").mkdir()  # Jupyter Book links every stylesheet found there into every page
+    shutil.copy2(Path(__file__).with_name("prunerl.css"), src / "_static" / "prunerl.css")
     if (out / "_build").exists():
         shutil.rmtree(out / "_build")
     cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",

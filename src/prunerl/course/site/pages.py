@@ -8,6 +8,8 @@ import re
 import shutil
 from pathlib import Path
 
+from .cells import prepare_lesson
+
 # The course map. Prerequisites are lesson numbers; "python" etc. are named in the home page's preamble.
 SYLLABUS = {
     1: {"exercises": [1], "after": []},
@@ -154,7 +156,7 @@ def write_sources(root: Path, out: Path, repository: str) -> list[str]:
         nb = json.loads(ipynb.read_text(encoding="utf-8"))
         # the Colab install cell is for Colab; the site's readers have the badge
         nb["cells"] = [c for c in nb["cells"] if not "".join(c["source"]).startswith(COLAB_CELL_START)]
-        (out / "lessons" / ipynb.name).write_text(json.dumps(nb, indent=1), encoding="utf-8")
+        (out / "lessons" / ipynb.name).write_text(json.dumps(prepare_lesson(nb), indent=1), encoding="utf-8")
         lessons[int(ipynb.name[:2])] = {**lesson_info(ipynb), "stem": ipynb.stem}
     exercises = {}
     for n, tracks in _released(root).items():
