@@ -90,7 +90,7 @@ def profile(folder: Path, seconds: float) -> dict:
     first (kernel start and nbgrader's per-notebook work) and the rest (nbgrader start-up, the checker, merging)."""
     parts = {"imports": 0.0, "test cells": 0.0, "learner cells": 0.0, "between notebooks": 0.0}
     spans = []
-    for path in folder.glob("*.ipynb"):
+    for path in folder.glob("*/*/*.ipynb"):  # nbgrader's autograded/<student>/<assignment>/
         cells = [c for c in nbformat.read(path, as_version=4).cells
                  if c.cell_type == "code" and "iopub.execute_input" in c.metadata.get("execution", {})]
         for n, cell in enumerate(cells):

@@ -30,6 +30,7 @@ import pytest
 
 from prunerl.cli import main
 from prunerl.course.grading import lms, sandbox
+from prunerl.course.grading.classreport import cause
 from prunerl.course.grading.layout import default_layout, grade_id
 from prunerl.course.grading.progress import BarTracker, LineTracker, Tracker, tracker_for
 
@@ -122,13 +123,13 @@ def graded(tmp_path_factory) -> dict:
         (folder / "submission_secret.txt").write_text(f"secret-of-{student}")
     out = root / "grades"
     first = _cli("grade", str(course / "submitted"), "--out", str(out), "--csv", str(root / "first.csv"),
-                 "--feedback", str(root / "feedback"), "--jobs", "1", "--timeout", "120")
+                 "--feedback", "--jobs", "1", "--timeout", "120")
     after_first = _gradebook(course)
     student, test, score = REVIEWED
     _set_score(course, student, test, manual_score=score)
     _set_score(course, "alice", GLOBAL, auto_score=0.0)
     quiet = _cli("grade", str(course / "submitted"), "--out", str(out), "--csv", str(root / "scores.csv"),
-                 "--feedback", str(root / "feedback"), "--quiet", "--json")
+                 "--feedback", "--quiet", "--json")
     report = _cli("report", str(out))
     export = _cli("export", "--to", str(root / "export.csv"), cwd=course, module="nbgrader")
     exchange = root / "exchange"
@@ -272,7 +273,7 @@ def test_hostile_learners_reach_no_gradebook_and_change_no_grade(graded):
 @pytest.mark.slow
 def test_report_lists_failing_tests_with_their_shares(graded):
     assert graded["report"].returncode == 0, graded["report"].stderr
-    messages = {Path(nb["path"]).parts[-3]: {t["id"]: t["message"] for t in nb["tests"]}
+    messages = {Path(nb["path"]).parts[-3]: {t["id"]: cause(t) for t in nb["tests"]}
                 for nb in json.loads(graded["quiet"].stdout)["notebooks"]}
     folder = graded["out"] / "report"
     rows = {r["test"]: r for r in _rows(folder / "report.csv")}
@@ -285,10 +286,12 @@ def test_report_lists_failing_tests_with_their_shares(graded):
     for test, row in rows.items():
         assert row["failed"] == str(len(failing[test]))
         assert float(row["failed_share"]) == round(len(failing[test]) / n, 4)
-        top = Counter(messages[s][test] for s in failing[test]).most_common(3)
-        assert row["messages"] == " | ".join(f"{m} ({c})" for m, c in top)
+        top = Counter(messages[s][test] for s in failing[test]).most_common()
+        assert row["causes"] == " | ".join(f"{c} learner{'s' * (c > 1)}: {m}" for m, c in top)
     mistake = messages["bob"][GLOBAL]
     assert mistake == messages["dave"][GLOBAL] != messages["carol"][GLOBAL]
+    assert mistake.startswith("wrong: ") and messages["carol"][GLOBAL] == (
+        "blank / not written: NotImplementedError: global_threshold is not written yet")
     assert {r["student"]: float(r["score"]) for r in _rows(folder / "scores.csv")} == EXPECTED
 
 
@@ -361,7 +364,9 @@ def test_trackers_count_notebooks_and_failures():
     assert buf.getvalue() == ""  # a finished kernel is not a result yet
     lines.graded(("s0", A), {"path": "x.ipynb", "score": 3.0, "max_score": 11.0})
     lines.graded(("s1", A), {"path": "y.ipynb", "score": 11.0, "max_score": 11.0})
-    assert buf.getvalue().splitlines() == ["[1/2] x.ipynb: 3 / 11 failed", "[2/2] y.ipynb: 11 / 11 ok"]
+    lines.phase("judging 2 notebook(s)")
+    assert buf.getvalue().splitlines() == ["[1/2] x.ipynb: 3 / 11 failed", "[2/2] y.ipynb: 11 / 11 ok",
+                                           "judging 2 notebook(s)..."]
     assert (lines.done, lines.failures) == (2, 1)
 
     buf = io.StringIO()
@@ -370,7 +375,11 @@ def test_trackers_count_notebooks_and_failures():
     bar.ran(("s0", A))
     bar.ran(("s0", A))  # the same kernel seen twice (a retry) counts once
     task = bar.bar.tasks[0]
-    assert (task.completed, task.fields["failures"]) == (1, 0)
+    assert (task.completed, task.fields["failures"], task.description) == (1, 0, "grading 2 of 3")
+    bar.phase("starting sandboxes")  # the bar says what the run does while no notebook moves it
+    assert task.description == "starting sandboxes"
+    bar.phase(None)
+    assert task.description == "grading 2 of 3"
     bar.graded(("s0", A), {"path": "x.ipynb", "score": 0.0, "max_score": 11.0})
     bar.graded(("s1", A), {"path": "y.ipynb", "score": 11.0, "max_score": 11.0})
     assert (task.completed, task.total, task.fields["failures"]) == (2, 3, 1)
@@ -379,6 +388,26 @@ def test_trackers_count_notebooks_and_failures():
 
     assert type(tracker_for(None, quiet=True, live=True)) is Tracker
     assert isinstance(tracker_for(Console(file=io.StringIO()), quiet=False, live=False), LineTracker)
+
+
+def test_watching_reports_kernels_then_judging(tmp_path):
+    import time
+
+    from prunerl.course.grading.progress import watching
+
+    tracker = Tracker()
+    tracker.start(2)
+    keys = [("s0", A), ("s1", A)]
+    with watching(tracker, tmp_path, keys, every=0.05):
+        for n, (sid, a) in enumerate(keys):
+            status = tmp_path / "batch" / "sandbox" / sid / a / "status.json"
+            status.parent.mkdir(parents=True)
+            status.write_text("{}")
+            want = "grading 2 of 2" if n == 0 else "judging 2 notebook(s)"
+            deadline = time.monotonic() + 30
+            while tracker.now() != want and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert (len(tracker.seen), tracker.now()) == (n + 1, want)
 
 
 # ----------------------------------------------------------------------------------- LMS zips (no grading)

@@ -59,6 +59,7 @@ CASES = [
     (["check", "{notes}"], "not a notebook"),
     (["check", "{empty}"], "is a folder"),
     (["check", "ex1_threshold_torch", "--timeout", "0"], "--timeout"),
+    (["check", "lessons/01_what_is_pruning.ipynb"], "not an exercise (it has no nbgrader grade cells)"),
     (["compare", "--threads", "0"], "--threads"),
     (["compare", "--episodes", "0"], "episodes"),
     (["compare", "--seeds", "-1"], "seeds"),
@@ -79,6 +80,11 @@ CASES = [
     (["site", "--check", "--root", "{empty}"], "lessons"),
     (["site", "--all"], "--execute"),
 ]
+# Run outside the checkout (the installed course's tree must not be written to).
+ELSEWHERE = [
+    (["site"], "is not a prunerl checkout"),
+    (["site", "--execute"], "is not a prunerl checkout"),
+]
 
 
 def _fill(argv: list[str], tmp: Path) -> list[str]:
@@ -87,9 +93,9 @@ def _fill(argv: list[str], tmp: Path) -> list[str]:
     return [a.format(**{k: str(v) for k, v in paths.items()}) for a in argv]
 
 
-def _run(argv: list[str], tmp: Path) -> tuple[int | None, str, str]:
+def _run(argv: list[str], tmp: Path, cwd: Path = REPO) -> tuple[int | None, str, str]:
     env = dict(os.environ, PRUNERL_DEBUG="1", OMP_NUM_THREADS="1", PRUNERL_INTERVIEW_HISTORY=str(tmp / "h.json"))
-    with subprocess.Popen([sys.executable, "-m", "prunerl.cli", *argv], cwd=REPO, env=env, text=True,
+    with subprocess.Popen([sys.executable, "-m", "prunerl.cli", *argv], cwd=cwd, env=env, text=True,
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         try:
             out, err = proc.communicate(timeout=LIMIT)
@@ -106,16 +112,19 @@ def walked(tmp_path_factory):
     (tmp / "notes.txt").write_text("not a notebook\n")
     (tmp / "empty").mkdir()
     with ThreadPoolExecutor(4) as pool:
-        return list(pool.map(lambda case: _run(_fill(case[0], tmp), tmp), CASES))
+        here = list(pool.map(lambda case: _run(_fill(case[0], tmp), tmp), CASES))
+        return here + list(pool.map(lambda case: _run(case[0], tmp, cwd=tmp / "empty"), ELSEWHERE))
 
 
 def test_every_subcommand_is_walked():
     assert set(cli.COMMANDS) <= {argv[0] for argv, _ in CASES if argv}
 
 
-@pytest.mark.parametrize("index", range(len(CASES)), ids=[" ".join(argv) or "(nothing)" for argv, _ in CASES])
+@pytest.mark.parametrize("index", range(len(CASES + ELSEWHERE)),
+                         ids=[" ".join(argv) or "(nothing)" for argv, _ in CASES]
+                         + [" ".join(argv) + " (outside a checkout)" for argv, _ in ELSEWHERE])
 def test_bad_input_is_one_line_and_exit_code_2(walked, index):
-    argv, phrase = CASES[index]
+    argv, phrase = (CASES + ELSEWHERE)[index]
     code, out, err = walked[index]
     shown = f"prunerl {' '.join(argv)}\nexit code {code}\nstdout:\n{out}\nstderr:\n{err}"
     assert "Traceback" not in out + err, shown

@@ -110,7 +110,7 @@ def graded(course, submissions, tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("out")
     fb = out / "feedback"
     root = submissions["full"].parent.parent
-    summary = grade([root / "loose", root / "submitted"], course, out, jobs=2, timeout=TIMEOUT, feedback_dir=fb)
+    summary = grade([root / "loose", root / "submitted"], course, out, jobs=2, timeout=TIMEOUT, feedback=True)
     by_name = {}
     for nb in summary["notebooks"]:
         name = nb["student"] or Path(nb["path"]).stem
@@ -271,9 +271,9 @@ def test_submitted_tree_keeps_students_and_writes_feedback(graded):
     assert graded["by"]["alice"]["score"] == 4 and graded["by"]["bob"]["score"] == 0
     assert graded["by"]["alice"]["assignment"] == A
     assert not any(n["path"].endswith("scratch.ipynb") for n in graded["summary"]["notebooks"])
-    html = graded["feedback"] / "alice" / f"{A}.html"
+    html = graded["feedback"] / "alice" / A / f"{A}.html"
     assert html.exists() and "test_keeps_equal" in html.read_text()
-    assert (graded["feedback"] / "partial.html").exists()
+    assert (graded["feedback"] / "partial" / A / f"{A}.html").exists()
 
 
 def test_results_are_merged_into_one_gradebook(graded):
@@ -289,7 +289,7 @@ def test_resume_skips_unchanged_notebooks(course, graded, tmp_path):
     root = graded["root"]
     calls = []
     again = grade([root / "loose", root / "submitted"], course, out, jobs=2, timeout=TIMEOUT,
-                  feedback_dir=graded["feedback"], progress=calls.append)
+                  feedback=True, progress=calls.append)
     assert "0 to grade" in calls[0]
     assert [n["score"] for n in again["notebooks"]] == [n["score"] for n in graded["summary"]["notebooks"]]
 
@@ -304,7 +304,7 @@ def test_resume_regrades_a_changed_notebook_and_cli_json_schema(course, submissi
     assert set(first) == {"total", "max", "notebooks"} and first["total"] == 0 and first["max"] == 4
     nb = first["notebooks"][0]
     assert {"path", "score", "max_score", "tests", "flags"} <= set(nb)
-    assert set(nb["tests"][0]) == {"id", "score", "max_score", "message"}
+    assert set(nb["tests"][0]) == {"id", "score", "max_score", "message", "kind"}
     shutil.copy2(submissions["full"], target)  # the learner resubmits
     assert main(args) == 0
     second = json.loads(capsys.readouterr().out)

@@ -53,9 +53,7 @@ def _with_attack(nb, name: str):
 
 def _attack_output(out: Path, label: str) -> str:
     """What the attack cell printed, from the autograded notebook the grader kept."""
-    path = next((out / "autograded").glob(f"*-{label}.ipynb".replace("/", "_")), None)
-    if path is None:
-        path = next(p for p in (out / "autograded").iterdir() if label in p.name)
+    path = next(p for p in (out / "autograded").glob("*/*/*.ipynb") if label in p.parts[-3])  # <student>/<a>/
     nb = nbformat.read(path, as_version=4)
     return "".join(o.get("text", "") for o in nb.cells[2].outputs if o.get("output_type") == "stream")
 

@@ -18,7 +18,8 @@ def add_arguments(parser) -> None:
                         "zip of LMS (Canvas) downloads")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--jobs", type=positive_int, default=1, help="parallel nbgrader processes (default 1)")
-    parser.add_argument("--feedback", metavar="DIR", default=None, help="write nbgrader HTML feedback into DIR")
+    parser.add_argument("--feedback", action="store_true",
+                        help="also write nbgrader's HTML feedback, to OUT/feedback/<student>/<assignment>/")
     parser.add_argument("--timeout", type=positive_int, default=120, help="seconds per cell before it is interrupted")
     parser.add_argument("--memory", default="4G",
                         help="memory each notebook process may allocate (default 4G)")
@@ -29,7 +30,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="grade without the sandbox: learner code runs with your rights (trusted work only)")
     parser.add_argument("--out", metavar="DIR", default="prunerl-grades",
-                        help="results folder: state.json (resume), gradebook.db, autograded notebooks")
+                        help="results folder, an nbgrader course directory: gradebook.db, autograded/<student>/"
+                        "<assignment>/, feedback/, state.json (resume)")
     parser.add_argument("--batch-size", type=positive_int, default=40,
                         help="notebooks per nbgrader process (state is saved after each batch)")
     parser.add_argument("--fresh", action="store_true", help="grade everything again (ignore state.json)")
@@ -38,7 +40,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--gradebook", metavar="URL_OR_PATH", default=None,
                         help="nbgrader gradebook to write the scores into (default: a submitted/ tree's course "
                         "gradebook.db; loose notebooks: none)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar or messages: the summary only (CI)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress or tables: one line per notebook and the total (CI)")
     parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
                         help="grade on a Dask cluster (e.g. tcp://host:8786); results and their key stay here")
     parser.add_argument("--root", type=existing_dir, default=None,
@@ -57,7 +60,7 @@ def run(args) -> int:
     from ..course.grading.gradebook import GradebookError, named_target
     from ..course.grading.lms import BadZip
     from ..course.grading.progress import tracker_for
-    from ..course.grading.report import print_summary, to_json
+    from ..course.grading.report import print_brief, print_summary, to_json
     from ..course.grading.sandbox import Limits, parse_size
     from ..course.grading.submissions import collect
 
@@ -85,7 +88,7 @@ def run(args) -> int:
     layout = Layout(Path(args.root).resolve()) if args.root else default_layout()
     try:
         summary = grade(args.paths, layout, Path(args.out), jobs=args.jobs,
-                        timeout=args.timeout, feedback_dir=Path(args.feedback) if args.feedback else None,
+                        timeout=args.timeout, feedback=args.feedback,
                         resume=not args.fresh, batch_size=args.batch_size,
                         progress=(lambda _msg: None) if args.quiet else
                         lambda msg: err.print(f"[dim]{msg}[/dim]", highlight=False),
@@ -102,6 +105,8 @@ def run(args) -> int:
         write_scores(Path(args.csv), kept + summary["notebooks"])
     if args.json:
         sys.stdout.write(to_json(summary) + "\n")
+    elif args.quiet:
+        print_brief(summary)
     else:
         print_summary(summary)
     ungraded = [nb for nb in summary["notebooks"] if _ungraded(nb)]

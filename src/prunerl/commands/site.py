@@ -3,8 +3,8 @@ from __future__ import annotations
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--out", default="build/site", help="output folder; the site is OUT/_build/html "
-                        "(default: build/site in the repository)")
+    parser.add_argument("--out", default=None, help="output folder; the site is OUT/_build/html (default: build/site "
+                        "in the checkout; outside a checkout --out is required)")
     parser.add_argument("--execute", action="store_true",
                         help="first execute, in full mode, every lesson whose cached notebook is stale "
                              "(minutes per lesson), writing lessons/NN_*.ipynb")
@@ -15,14 +15,15 @@ def add_arguments(parser) -> None:
 
 
 def _root(arg):
+    """(the checkout holding the lessons, whether the user is in it: --root or the working folder)."""
     from pathlib import Path
 
     if arg:
-        return Path(arg).resolve()
-    for candidate in (Path.cwd(), Path(__file__).resolve().parents[3]):
+        return Path(arg).resolve(), True
+    for candidate, here in ((Path.cwd(), True), (Path(__file__).resolve().parents[3], False)):
         if (candidate / "lessons").is_dir() and (candidate / "pyproject.toml").exists():
-            return candidate
-    return None
+            return candidate, here
+    return None, False
 
 
 def run(args) -> int:
@@ -35,10 +36,14 @@ def run(args) -> int:
     from ..course.site.notebooks import execute, lesson_sources, stale_lessons
 
     err = Console(stderr=True, soft_wrap=True)  # a message is one line, whatever the width
-    root = _root(args.root)
+    root, here = _root(args.root)
     if root is None or not (root / "lessons").is_dir():
         err.print("[red]cannot build the site[/red]: no lessons/ folder here; run it in a prunerl checkout or "
                   "pass --root")
+        return 2
+    if not here and (args.execute or (args.out is None and not args.check)):  # never write into the install's tree
+        err.print(f"[red]cannot build the site[/red]: {Path.cwd()} is not a prunerl checkout; run it in one, or "
+                  "give --out DIR to build the installed course's site into DIR", highlight=False)
         return 2
     if args.all and not args.execute:
         err.print("[red]--all goes with --execute[/red]")
@@ -61,8 +66,7 @@ def run(args) -> int:
         return 0
     from ..course.site.build import SiteError, build_site
 
-    out = Path(args.out)
-    out = out if out.is_absolute() else root / out
+    out = Path(args.out).resolve() if args.out else root / "build" / "site"
     start = time.perf_counter()
     try:
         html = build_site(root, out, REPOSITORY, log=lambda msg: err.print(f"[dim]{msg}[/dim]"))

@@ -1,5 +1,6 @@
 """Class-level views of a grading run's verified results: per-student scores (``prunerl grade --csv``) and the
-class report (``prunerl report``: per test, who failed it and why; per exercise, the score distribution).
+class report (``prunerl report``: per test, who failed it and why, grouped by cause; per exercise, the score
+distribution and how many notebooks were blank, crashed or wrong).
 
 Only records whose signature verifies (``state``) are read; a folder with any record changed after grading is
 refused rather than summarized.
@@ -7,15 +8,19 @@ refused rather than summarized.
 from __future__ import annotations
 
 import csv
-import html
 from collections import Counter
+from html import escape as esc
 from pathlib import Path
 
+from .results import BLANK, CRASHED, STOPPED, UNGRADED, WRONG
 from .state import load_state, student_id
 
-SCORE_FIELDS = ("student", "assignment", "score", "max_score", "flags")
-TEST_FIELDS = ("assignment", "test", "max_score", "learners", "failed", "failed_share", "messages")
-TOP_MESSAGES = 3
+SCORE_FIELDS = ("student", "assignment", "score", "max_score", "outcome", "failures", "flags")
+TEST_FIELDS = ("assignment", "test", "max_score", "learners", "failed", "failed_share", "causes")
+TOP_CAUSES = 5
+# How a failed test or notebook is named to the instructor; a notebook takes the first kind among its failures.
+CAUSES = {UNGRADED: "not graded", CRASHED: "crashed", STOPPED: "stopped", WRONG: "wrong", BLANK: "blank / not written"}
+FULL = "full marks"
 
 
 class ReportError(ValueError):
@@ -71,19 +76,44 @@ def _write(path: Path, fields, rows) -> None:
             writer.writerow([_cell(row[k]) for k in fields])
 
 
+def _failed(test: dict) -> bool:
+    return test["score"] < test["max_score"]
+
+
+def cause(test: dict) -> str:
+    """A failed test's cause as the report groups it: its kind and its message ("wrong: got ...")."""
+    return f"{CAUSES.get(test.get('kind'), 'failed')}: {test.get('message') or 'no message'}"
+
+
+def outcome(result: dict) -> str:
+    """A notebook in one phrase: full marks, or the weightiest kind among its failed tests (CAUSES' order)."""
+    kinds = {t.get("kind") for t in result.get("tests", []) if _failed(t)}
+    if not kinds and result["score"] >= result["max_score"]:
+        return FULL
+    return next((label for kind, label in CAUSES.items() if kind in kinds), "failed")
+
+
 def score_rows(results: list[dict]) -> list[dict]:
     return [{"student": student_id(r), "assignment": r["assignment"], "score": f"{r['score']:g}",
-             "max_score": f"{r['max_score']:g}", "flags": " | ".join(map(str, r.get("flags") or []))}
+             "max_score": f"{r['max_score']:g}", "outcome": outcome(r),
+             "failures": " | ".join(f"{t['id']}: {cause(t)}" for t in r.get("tests", []) if _failed(t)),
+             "flags": " | ".join(map(str, r.get("flags") or []))}
             for r in merge(results)]
 
 
 def write_scores(path: Path, results: list[dict]) -> None:
-    """Per-student, per-assignment scores as CSV (student, assignment, score, max_score, flags)."""
+    """Per-student, per-assignment scores as CSV (student, assignment, score, max_score, outcome, each failed test
+    with its cause, flags)."""
     _write(Path(path), SCORE_FIELDS, score_rows(results))
 
 
+def _learners(n: int) -> str:
+    return f"{n} learner{'' if n == 1 else 's'}"
+
+
 def failure_rows(results: list[dict]) -> list[dict]:
-    """Per assignment and test: learners, how many failed it (scored below its maximum), their commonest messages."""
+    """Per assignment and test: learners, how many failed it (scored below its maximum), and the causes of their
+    failures, commonest first (``cause``)."""
     rows: dict[tuple[str, str], dict] = {}
     for res in merge(results):
         for test in res.get("tests", []):
@@ -91,14 +121,17 @@ def failure_rows(results: list[dict]) -> list[dict]:
                 "assignment": res["assignment"], "test": test["id"], "max_score": test["max_score"],
                 "learners": 0, "failed": 0, "counts": Counter()})
             row["learners"] += 1
-            if test["score"] < test["max_score"]:
+            if _failed(test):
                 row["failed"] += 1
-                row["counts"][str(test.get("message") or "no message")] += 1
+                row["counts"][cause(test)] += 1
     out = []
     for row in rows.values():
         row["failed_share"] = round(row["failed"] / row["learners"], 4)
-        row["top"] = row.pop("counts").most_common(TOP_MESSAGES)
-        row["messages"] = " | ".join(f"{m} ({n})" for m, n in row["top"])
+        counts = row.pop("counts")
+        row["top"] = counts.most_common(TOP_CAUSES)
+        others = len(counts) - len(row["top"])
+        row["causes"] = " | ".join(f"{_learners(n)}: {c}" for c, n in row["top"]) + (
+            f" | {others} other cause(s)" if others > 0 else "")
         row["max_score"] = f"{row['max_score']:g}"
         out.append(row)
     return out
@@ -134,6 +167,17 @@ def _plots(assignment: str, scores: list[float], max_score: float, tests: list[d
     return names
 
 
+def _outcomes(results: list[dict]) -> str:
+    """Notebooks by outcome (full marks, blank, crashed, wrong, ...), with the learners' ids."""
+    by: dict[str, list[str]] = {}
+    for r in results:
+        by.setdefault(outcome(r), []).append(student_id(r))
+    order = [FULL, *CAUSES.values(), "failed"]
+    items = "".join(f"<li>{esc(label)}: {len(by[label])} ({esc(', '.join(sorted(by[label])))})</li>"
+                    for label in order if label in by)
+    return f"<p>Notebooks by outcome:</p><ul class='outcomes'>{items}</ul>"
+
+
 def write_report(results: list[dict], folder: Path) -> dict[str, Path]:
     """``report.html`` (with one score histogram and one failed-tests chart per exercise, PNG files beside it),
     ``report.csv`` (per test) and ``scores.csv`` (per learner) in ``folder``."""
@@ -143,7 +187,6 @@ def write_report(results: list[dict], folder: Path) -> dict[str, Path]:
     tests = failure_rows(results)
     _write(folder / "report.csv", TEST_FIELDS, tests)
     write_scores(folder / "scores.csv", results)
-    esc = html.escape
     body = [f"<h1>Class report</h1><p>{len({student_id(r) for r in results})} learner(s), "
             f"{len(results)} graded notebook(s).</p>"]
     for assignment in sorted({r["assignment"] for r in results}):
@@ -155,10 +198,11 @@ def write_report(results: list[dict], folder: Path) -> dict[str, Path]:
         full = sum(s >= max_score for s in scores)
         body.append(f"<h2>{esc(assignment)}</h2><p>{len(mine)} learner(s); full marks: {full}; median score "
                     f"{sorted(scores)[len(scores) // 2]:g} / {max_score:g}.</p>")
+        body.append(_outcomes(mine))
         body += [f'<img src="{esc(name)}" alt="{esc(name)}">' for name in images]
-        body.append("<table><tr><th>test</th><th>points</th><th>failed</th><th>most common messages</th></tr>")
+        body.append("<table><tr><th>test</th><th>points</th><th>failed</th><th>causes</th></tr>")
         for t in sorted(rows, key=lambda t: -t["failed_share"]):
-            msgs = "".join(f"<li>{esc(m)} ({n})</li>" for m, n in t["top"])
+            msgs = "".join(f"<li>{_learners(n)}: {esc(c)}</li>" for c, n in t["top"])
             body.append(f"<tr><td>{esc(t['test'])}</td><td>{esc(t['max_score'])}</td>"
                         f"<td>{t['failed']} / {t['learners']} ({100 * t['failed_share']:.0f} %)</td>"
                         f"<td><ul>{msgs}</ul></td></tr>")

@@ -16,6 +16,11 @@ How a run works:
    into the batch gradebook before nbgrader writes feedback.
 5. Merge the results into ``<out>/state.json`` (resumable: unchanged notebooks are not graded again) and
    ``<out>/gradebook.db``, both signed (``state``): a record changed after the run is graded again.
+
+``<out>`` is an nbgrader course directory, laid out as nbgrader's own autograde leaves one: ``nbgrader_config.py``,
+``gradebook.db``, ``autograded/<student>/<assignment>/<assignment>.ipynb`` and, with ``feedback``,
+``feedback/<student>/<assignment>/<assignment>.html``; formgrader, ``nbgrader export`` and ``release_feedback`` read
+it as they read a course.
 """
 from __future__ import annotations
 
@@ -38,11 +43,20 @@ from .batch import _ACTIVE, Cancelled, SandboxUnavailable, Template, run_batch
 from .dispatch import crashed, grade_batch, run_local
 from .layout import Layout, file_hash
 from .progress import Tracker, watching
-from .results import cell_message, make_result
+from .results import make_result
 from .state import TAMPERED, load_key, load_state, merge_gradebook, save_state, student_id, tree_mac
 from .submissions import Submission, collect, load, sanitize
 
-__all__ = ["_ACTIVE", "SandboxUnavailable", "Template", "cell_message", "grade", "prepare_template", "run_batch"]
+COURSE_CONFIG = '''"""The results of `prunerl grade` as an nbgrader course: formgrader, `nbgrader export` and `nbgrader
+release_feedback` run in this folder read its gradebook.db, autograded/ and feedback/."""
+import os
+
+c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
+c.CourseDirectory.course_id = {course_id!r}
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+'''
+
+__all__ = ["_ACTIVE", "SandboxUnavailable", "Template", "grade", "prepare_template", "run_batch"]
 
 
 # ------------------------------------------------------------------------------------------- the course
@@ -112,7 +126,7 @@ def shared_zygote(template: Template, assignments: list[str], limits: sandbox.Li
 
 
 def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: int = 120,
-          feedback_dir: Path | None = None, resume: bool = True, batch_size: int = 40,
+          feedback: bool = False, resume: bool = True, batch_size: int = 40,
           progress: Callable[[str], None] = lambda _msg: None, sandboxed: bool = True,
           limits: sandbox.Limits | None = None, tracker: Tracker | None = None, scheduler=None,
           gradebook: str | None = None) -> dict:
@@ -120,7 +134,8 @@ def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: 
 
     Notebooks go to nbgrader in batches of at most ``batch_size`` (one nbgrader process each, ``jobs`` at a
     time); the state file is updated after every batch, so an interrupted run resumes where it stopped.
-    ``sandboxed=False`` runs learner code with the grader's own rights (raises SandboxUnavailable otherwise
+    ``feedback``: nbgrader's HTML feedback too, in ``<out>/feedback/``. ``sandboxed=False`` runs learner code with
+    the grader's own rights (raises SandboxUnavailable otherwise
     when this system has no sandbox). ``tracker`` hears of each notebook as it finishes (``progress``).
     ``scheduler`` (a Dask scheduler address or ``distributed.Client``): batches are graded by its workers
     (``distributed``); everything else, the key and the state included, stays here.
@@ -141,6 +156,7 @@ def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: 
     key = load_key(out)
     subs = collect([Path(p) for p in paths])
     template = prepare_template(layout, out / ".cache")
+    _course_config(out, course_gradebook.course_target(template.path).course_id)
     state_path = out / "state.json"
     state, tampered = load_state(state_path, key, resume)
     if "*" in tampered:
@@ -151,14 +167,14 @@ def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: 
     for index, sub in enumerate(subs):
         load(sub, template)
         sub.digest = file_hash(sub.path.read_bytes() if sub.path.exists() else b"", template.digest, str(timeout),
-                               str(sub.assignment), str(feedback_dir is not None), mode)
+                               str(sub.assignment), str(feedback), mode)
         name = f"{sub.path}::{sub.student or ''}"
         if name in tampered:
             sub.flags.append(TAMPERED)
         cached = state["results"].get(name)
         if resume and cached and cached.get("digest") == sub.digest:
             fb = cached["result"].get("feedback")
-            feedback_ok = feedback_dir is None or not cached.get("autograded") or (fb and Path(fb).exists())
+            feedback_ok = not feedback or not cached.get("autograded") or (fb and Path(fb).exists())
             if feedback_ok:
                 results[index] = dict(cached["result"], path=sub.label)
                 continue
@@ -191,20 +207,16 @@ def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: 
         for index, sub, _nb in batch:
             raw = raws[(f"s{index:05d}", sub.assignment)]
             res = make_result(sub, template.releases[sub.assignment], raw, timeout, limits)
-            if feedback_dir is not None and raw.get("feedback"):
-                name = f"{_safe(sub.student)}/{sub.assignment}.html" if sub.student else f"{_safe(sub.path.stem)}.html"
-                dest = Path(feedback_dir) / name
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_text(raw["feedback"], encoding="utf-8")
-                res["feedback"] = str(dest.resolve())
-            if raw.get("autograded") is not None:
-                dest = out / "autograded" / f"{index:05d}-{_safe(sub.label)}.ipynb"
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                nbformat.write(raw["autograded"], dest)
+            if raw.get("autograded") is not None:  # nbgrader's layout, under the id the gradebook files it by
+                html = raw.get("feedback") if feedback else None
+                course_gradebook.place_files(out, student_id(res), sub.assignment, sub.path, raw["autograded"], html)
+                if html is not None:
+                    res["feedback"] = str((out / "feedback" / student_id(res) / sub.assignment
+                                           / f"{sub.assignment}.html").resolve())
                 course = course_gradebook.course_of(sub.path)
                 if course is not None:  # where formgrader and release_feedback look
                     course_gradebook.place_files(course, sub.student, sub.assignment, sub.path, raw["autograded"],
-                                                 raw.get("feedback"))
+                                                 html)
             done.append((index, sub, res, None if raw.get("crashed") else raw.get("autograded") is not None))
         return done
 
@@ -221,7 +233,7 @@ def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: 
                 watching(tracker, Path(tmp), [e[:2] for e in entries(batch)]):
             t0 = time.time()
             try:
-                raws = grade_batch(template, entries(batch), Path(tmp), timeout, feedback_dir is not None, limits,
+                raws = grade_batch(template, entries(batch), Path(tmp), timeout, feedback, limits,
                                    forbidden, zygote=zygote)
             except (Cancelled, KeyboardInterrupt):
                 raise
@@ -233,13 +245,16 @@ def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: 
         tracker.start(len(todo))
         try:
             if scheduler is None:
+                if limits is not None:
+                    tracker.phase("starting sandboxes")
                 with shared_zygote(template, [s.assignment for _i, s, _nb in todo], limits) as zygote:
+                    tracker.phase(None)
                     run_local(todo, jobs, batch_size, work)
             else:
                 from .distributed import run_on_cluster
 
                 run_on_cluster(scheduler, template, todo, batch_size, entries, record, timeout,
-                               feedback_dir is not None, limits, forbidden)
+                               feedback, limits, forbidden)
         finally:
             tracker.close()
     ordered = [results[i] for i in range(len(subs))]
@@ -276,7 +291,8 @@ def _record_gradebooks(subs: list[Submission], ordered: list[dict], template: Te
         progress(f"{count} result(s) written to the nbgrader gradebook {target.url}")
 
 
-def _safe(text: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "notebook"
+def _course_config(out: Path, course_id: str) -> None:
+    """Make ``out`` an nbgrader course directory (its own configuration is kept when it has one)."""
+    path = out / "nbgrader_config.py"
+    if not path.exists():
+        path.write_text(COURSE_CONFIG.format(course_id=course_id), encoding="utf-8")

@@ -16,13 +16,11 @@ from .layout import (
     KERNEL_ARGS,
     Layout,
     cell_source,
-    grade_id,
     graded_cells,
-    is_solution,
     read_notebook,
     strip_hidden_tests,
 )
-from .grade import cell_message
+from .results import BLANK, failure
 from .submissions import NOTEBOOK_SUFFIXES
 
 
@@ -51,6 +49,9 @@ def run_visible(path: Path, timeout: int = 120) -> dict:
     from nbclient import NotebookClient
 
     nb = read_notebook(path)
+    if not graded_cells(nb):
+        raise ValueError(f"{path}: not an exercise (it has no nbgrader grade cells); prunerl check runs the tests of "
+                         "an exercise notebook, e.g. exercises/ex1_threshold_torch.ipynb")
     hidden_removed = 0
     for cell in nb.cells:
         src = cell_source(cell)
@@ -69,13 +70,15 @@ def run_visible(path: Path, timeout: int = 120) -> dict:
         stopped = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
     tests = []
     for gid, info in graded_cells(nb).items():
-        msg = cell_message(info["cell"], timeout)
+        found = failure(nb, info["cell"], timeout)
+        msg = found.message if found else None
         if msg is None and info["cell"].get("execution_count") is None:
             msg = f"did not run ({stopped or 'execution stopped before this cell'})"
         tests.append({"id": gid, "points": info["points"], "passed": msg is None, "message": msg,
+                      "kind": found.kind if found else None,
                       "expected": None if msg is None else expected(info["cell"], msg)})
-    unimplemented = [grade_id(c) for c in nb.cells if is_solution(c) and any(
-        o.get("ename") == "NotImplementedError" for o in c.get("outputs", []) if o.get("output_type") == "error")]
+    unimplemented = sorted({f.function for f in (failure(nb, c, timeout) for c in nb.cells if c.cell_type == "code")
+                            if f is not None and f.kind == BLANK and f.function})
     return {"path": str(path), "tests": tests, "score": float(sum(t["points"] for t in tests if t["passed"])),
             "max_score": float(sum(t["points"] for t in tests)),
             "hidden_removed": hidden_removed, "unimplemented": unimplemented,
