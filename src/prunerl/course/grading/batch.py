@@ -4,11 +4,13 @@ sandbox, then the checker's verdicts; shared by local grading (``dispatch``) and
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import threading
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,26 +56,61 @@ _ACTIVE: set[subprocess.Popen] = set()
 _CANCEL = threading.Event()
 
 
+LOG_TAIL = 1024 ** 2  # bytes of nbgrader's output kept (kernels inherit it: a notebook can write gigabytes there)
+
+
+def _read_tail(stream, deadline: float) -> tuple[str, bool]:
+    """Read ``stream`` to its end or ``deadline``, keeping its last ``LOG_TAIL`` bytes; (text, timed out)."""
+    kept, size, fd = [], 0, stream.fileno()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return b"".join(kept).decode(errors="replace"), True
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return b"".join(kept).decode(errors="replace"), False
+        kept.append(chunk)
+        size += len(chunk)
+        while size - len(kept[0]) >= LOG_TAIL:
+            size -= len(kept.pop(0))
+
+
 def _nbgrader(course: Path, args: list[str], limit: float, extra_env: dict | None = None) -> tuple[int | None, str]:
+    """Run ``nbgrader ARGS`` in ``course``: (exit status, None when killed after ``limit`` s; its output's tail)."""
     if _CANCEL.is_set():
         raise Cancelled
     env = dict(os.environ, PYTHONWARNINGS="ignore", JUPYTER_PLATFORM_DIRS="1", **(extra_env or {}))
     cmd = [sys.executable, "-m", "nbgrader", *args]
-    with subprocess.Popen(cmd, cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    with subprocess.Popen(cmd, cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                           start_new_session=True) as proc:
         _ACTIVE.add(proc)
         try:
-            out, _ = proc.communicate(timeout=limit)
-            return proc.returncode, out
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            out, _ = proc.communicate()
-            return None, (out or "") + f"\n[prunerl] nbgrader {args[0]} killed after {limit:.0f} s"
+            out, late = _read_tail(proc.stdout, time.monotonic() + limit)
+            if late:
+                _kill_group(proc)
+                return None, out + f"\n[prunerl] nbgrader {args[0]} killed after {limit:.0f} s"
+            return proc.wait(), out
         finally:
             _ACTIVE.discard(proc)
             _kill_group(proc)  # no orphaned kernels
             if _CANCEL.is_set():
                 raise Cancelled
+
+
+def notebook_budget(timeout: int) -> int:
+    """Seconds all cells of one notebook may take together: twice one cell's ``--timeout``, plus 30 s."""
+    return 2 * timeout + 30
+
+
+def _autograde_args(timeout: int) -> list[str]:
+    """nbgrader's autograde preprocessors, its Execute replaced by ``LimitedExecute`` with the notebook budget."""
+    from nbgrader.converters.autograde import Autograde
+    from nbgrader.preprocessors import Execute
+
+    names = ["prunerl.course.grading.limited_execute.LimitedExecute" if p is Execute else f"{p.__module__}.{p.__name__}"
+             for p in Autograde().autograde_preprocessors]
+    return [f"--Autograde.autograde_preprocessors={name}" for name in names] + [
+        f"--Execute.timeout={timeout}", f"--LimitedExecute.budget={notebook_budget(timeout)}"]
 
 
 def run_batch(template: Template, entries: list[tuple[str, str, object]], workdir: Path, timeout: int,
@@ -90,14 +127,17 @@ def run_batch(template: Template, entries: list[tuple[str, str, object]], workdi
         dest = course / "submitted" / sid / assignment / f"{assignment}.ipynb"
         dest.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, dest)
-    code_cells = sum(sum(c.cell_type == "code" for c in nb.cells) for _, _, nb in entries)
-    limit = 120 + 1.5 * timeout * max(code_cells, 1)
+    budget = notebook_budget(timeout)
+    limit = 120 + (budget + 30) * len(entries)  # whatever the number of cells: each notebook stops at its budget
     ahead = kernelpool.lookahead() if limits else 0
-    env, extra = sandbox.prepare(workdir, limits, [template.path, *forbidden], warm=ahead > 0)
-    checker = judging.Checker(judging.check_jobs(template.path, workdir, entries), workdir, zygote)
+    env, extra = sandbox.prepare(workdir, limits, [template.path, *forbidden], warm=ahead > 0, budget=budget)
+    forks = zygote  # its checker runs under the kernels' limits, its CPU time that of all the batch's notebooks
+    if zygote is not None and limits:
+        forks = zygote.limited(dict(sandbox.kernel_limits(limits), cpu=limits.cpu * len(entries)))
+    checker = judging.Checker(judging.check_jobs(template.path, workdir, entries), workdir, forks)
     try:  # the warm sandboxes bind the check params: started after check_jobs wrote them
         with kernelpool.WarmPool(workdir, course, [(sid, a) for sid, a, _nb in entries], ahead, zygote):
-            rc, log = _nbgrader(course, ["autograde", "--assignment=*", "--force", f"--Execute.timeout={timeout}",
+            rc, log = _nbgrader(course, ["autograde", "--assignment=*", "--force", *_autograde_args(timeout),
                                          *extra], limit, env)
     except BaseException:
         checker.close()

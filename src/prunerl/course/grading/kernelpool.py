@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from . import sandbox
-from .sandbox_launch import HOME, ask_zygote
+from .sandbox_launch import HOME, ask_zygote, checker_rlimits
 
 WARM_LAUNCH = Path(__file__).with_name("warm_launch.py")
 ZYGOTE = Path(__file__).with_name("zygote.py")
@@ -125,13 +125,15 @@ class Zygote:
                                      stderr=self.log)
         return self
 
-    def fork_checker(self, tracks: list[str]) -> Forked:
-        """A batch's checker forked from this zygote (it has torch and TensorFlow imported already)."""
+    def fork_checker(self, tracks: list[str], limits: dict | None = None) -> Forked:
+        """A batch's checker forked from this zygote (it has torch and TensorFlow imported already), under the
+        checker's resource limits when ``limits`` (``sandbox.kernel_limits``) are given."""
         in_r, in_w = os.pipe()
         out_r, out_w = os.pipe()
         null = os.open(os.devnull, os.O_WRONLY)
+        request = {"checker": tracks, "rlimits": checker_rlimits(limits) if limits else []}
         try:
-            pid = ask_zygote(str(self.socket), {"checker": tracks}, [in_r, out_w, null],
+            pid = ask_zygote(str(self.socket), request, [in_r, out_w, null],
                              alive=lambda: self.proc is not None and self.proc.poll() is None)
             return Forked(pid, os.fdopen(in_w, "w"), os.fdopen(out_r, "r"))
         except BaseException:
@@ -141,6 +143,10 @@ class Zygote:
         finally:
             for fd in (in_r, out_w, null):
                 os.close(fd)
+
+    def limited(self, limits: dict) -> Limited:
+        """This zygote, as a batch's checker sees it: every checker it forks runs under ``limits``."""
+        return Limited(self, limits)
 
     def poll(self) -> None:
         """Mark a zygote that died (it could not import, or was killed), so launchers stop waiting for it."""
@@ -152,6 +158,16 @@ class Zygote:
         if self.proc is not None:
             self.proc.kill()  # what it forked is gone with its launchers' sandboxes
             self.proc.wait()
+
+
+class Limited:
+    """A zygote whose checkers run under the run's limits (what ``judging.Checker`` asks for a checker)."""
+
+    def __init__(self, zygote: Zygote, limits: dict):
+        self.zygote, self.limits = zygote, limits
+
+    def fork_checker(self, tracks: list[str]) -> Forked:
+        return self.zygote.fork_checker(tracks, self.limits)
 
 
 class Forked:

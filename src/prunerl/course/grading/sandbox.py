@@ -27,6 +27,11 @@ ATTACH = Path(__file__).with_name("warm_launch.py")
 KERNEL_NAME = "prunerl-sandbox"
 NOBODY = 65534
 GiB = 1024 ** 3
+CONFIG_ENV = "PRUNERL_SANDBOX_CONFIG"  # nbgrader's side finds the batch's sandboxes (``limited_execute``)
+# Added to ``--memory`` in a kernel's address-space limit: more than a graded kernel maps without any learner
+# allocation (torch and TensorFlow reserve large virtual ranges, their thread pools more; the TensorFlow track's
+# kernels map the most). tests/test_sandbox.py checks a real exercise's kernel peaks below it.
+HEADROOM = 4 * GiB
 _UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": GiB, "T": 1024 ** 4}
 
 
@@ -48,9 +53,9 @@ def human(n: int) -> str:
 
 @dataclass
 class Limits:
-    """Per-notebook limits. ``memory``: data segment of each process (bytes); ``disk``: each writable tmpfs
-    (home, /tmp, /dev/shm) and each file; ``cpu``: CPU seconds per process; ``records_*``: the check-records
-    folder, the only host folder a kernel writes."""
+    """Per-notebook limits. ``memory``: what each process may map beyond a kernel's start-up (bytes; its
+    address space is ``memory + HEADROOM``); ``disk``: each scratch tmpfs (home, /tmp, /dev/shm) and each file;
+    ``cpu``: CPU seconds per process; ``records_*``: the check-records tmpfs, copied out when the sandbox ends."""
 
     memory: int = 4 * GiB
     disk: int = GiB
@@ -110,20 +115,31 @@ def hidden_paths() -> list[str]:
     return sorted(str(p) for p in base.glob("checker*"))
 
 
+# The only variables a kernel takes from the grader's environment (an allow-list: a grader's environment can hold
+# secrets, e.g. JupyterHub's JPY_API_TOKEN, the user's API token): locale, time zone, hash seed and thread counts.
+PASSED = ("LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "LC_MESSAGES", "TZ", "PYTHONHASHSEED",
+          "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_CPP_MIN_LOG_LEVEL")
+
+
 def passed_env() -> dict:
     """What every kernel's environment holds from the grader's (besides HOME, TMPDIR and its check files)."""
-    passed = {k: v for k, v in os.environ.items()
-              if k in ("PATH", "LANG", "TZ", "PYTHONHASHSEED", "TF_CPP_MIN_LOG_LEVEL")
-              or k.startswith(("LC_", "OMP_", "MKL_", "OPENBLAS_", "JPY_"))}
+    passed = {k: os.environ[k] for k in PASSED if k in os.environ}
     passed["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"])
     passed["PYTHONWARNINGS"] = "ignore"
     return quiet_tensorflow(passed)  # every kernel sums floats as the checker does, whatever it imports first
 
 
-def prepare(batch: Path, limits: Limits | None, forbidden: list[Path], warm: bool = False) -> tuple[dict, list[str]]:
+def kernel_limits(limits: Limits) -> dict:
+    """What the launchers apply (``sandbox_launch.rlimits``): the limits, and the address space they allow."""
+    return dict(asdict(limits.resolved()), address_space=limits.memory + HEADROOM)
+
+
+def prepare(batch: Path, limits: Limits | None, forbidden: list[Path], warm: bool = False,
+            budget: int | None = None) -> tuple[dict, list[str]]:
     """Write the batch's kernelspec and launcher config; returns (env, nbgrader arguments) for ``autograde``.
     ``limits`` None: no sandbox (``--unsafe-no-sandbox``); the launcher only points the kernel at its records.
-    ``warm``: the kernel command takes its notebook's warm sandbox when ``kernelpool`` started one."""
+    ``warm``: the kernel command takes its notebook's warm sandbox when ``kernelpool`` started one. ``budget``:
+    seconds a notebook may run in all (its launcher kills a sandbox that outlives it by ``BACKSTOP``)."""
     batch = Path(batch)
     spec_dir = batch / "jupyter" / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
@@ -133,17 +149,17 @@ def prepare(batch: Path, limits: Limits | None, forbidden: list[Path], warm: boo
     jobs.mkdir(exist_ok=True)
     passed = passed_env()
     config = {"bwrap": shutil.which("bwrap") if limits else None, "jobs": str(jobs), "python": sys.executable,
-              "uid": NOBODY if limits and os.geteuid() == 0 else None, "env": passed}
+              "uid": NOBODY if limits and os.geteuid() == 0 else None, "env": passed, "budget": budget}
     if limits:
-        config.update(runtime=_runtime_paths(forbidden + [batch]), hide=hidden_paths(),
-                      limits=asdict(limits.resolved()))
+        config.update(runtime=_runtime_paths(forbidden + [batch]), hide=hidden_paths(), limits=kernel_limits(limits))
     (batch / "sandbox.json").write_text(json.dumps(config, indent=1))
     launch = [str(ATTACH), "--attach"] if warm and limits else [str(LAUNCHER)]
     spec = {"argv": [sys.executable, "-I", *launch, str(batch / "sandbox.json"), "--",
                      sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
             "display_name": "Python 3 (prunerl sandbox)", "language": "python", "interrupt_mode": "message"}
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
-    env = {"JUPYTER_PATH": str(batch / "jupyter"), "JUPYTER_RUNTIME_DIR": str(runtime)}
+    env = {"JUPYTER_PATH": str(batch / "jupyter"), "JUPYTER_RUNTIME_DIR": str(runtime),
+           CONFIG_ENV: str(batch / "sandbox.json")}
     args = [f"--Execute.kernel_name={KERNEL_NAME}"]
     if limits:
         args += ["--KernelManager.transport=ipc", f"--KernelManager.ip={runtime / 'kernel'}"]

@@ -2,8 +2,9 @@
 
 Outside (``CONFIG -- KERNEL_CMD``): jupyter_client starts this as "the kernel". It builds the notebook's bubblewrap
 sandbox, starts the kernel inside it and waits. It stays outside, so the learner's code can neither see nor signal
-it; it writes ``status.json`` (how the sandbox ended) where no sandbox can reach, and stops the sandbox when the
-check-records folder, the one host folder a kernel can write, grows past its limit.
+it. Every folder a kernel writes is a size-capped tmpfs of its own sandbox (home, /tmp, /dev/shm and the
+check-records folder); when the sandbox ends, the launcher copies the records out (plain files only) and writes
+``status.json`` (how the sandbox ended), both where no sandbox can reach.
 
 ``warm_launch.py`` builds the same sandbox from the same pieces (``new_private``, ``connect``, ``start``,
 ``supervise``) before nbgrader asks for its kernel, which a zygote then forks into it.
@@ -21,6 +22,7 @@ import resource
 import shutil
 import signal
 import socket
+import stat
 import struct
 import subprocess
 import sys
@@ -32,10 +34,12 @@ WORK = HOME + "/work"
 KERNEL_DIR = "/run/kernel"
 PARAMS_NAME = "prunerl-check-params.json"
 RECORDS_NAME = "prunerl-check-records"
+RECORDS = f"{WORK}/{RECORDS_NAME}"
 ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "passwd", "group", "nsswitch.conf", "localtime", "hosts",
        "ssl", "ca-certificates", "fonts", "mime.types", "alternatives")
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 AUDIT_ARCH_X86_64, NR_SETSID = 0xC000003E, 112
+BACKSTOP = 60  # seconds a sandbox may outlive its notebook's time budget before its launcher kills it
 
 
 def _seccomp_no_setsid() -> bytes:
@@ -51,27 +55,6 @@ def _seccomp_no_setsid() -> bytes:
         ins(0x06, 0, 0, 0x00050000 | 1),          # ret ERRNO(EPERM)
         ins(0x06, 0, 0, 0x7FFF0000),              # ret ALLOW
     ])
-
-
-def _dir_usage(path: str, cap: int) -> tuple[int, int]:
-    """(bytes, entries) under ``path``, stopping early once past ``cap`` entries."""
-    total = count = 0
-    stack = [path]
-    while stack and count <= cap:
-        try:
-            with os.scandir(stack.pop()) as it:
-                for entry in it:
-                    count += 1
-                    try:
-                        st = entry.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    total += st.st_blocks * 512
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-        except OSError:
-            pass
-    return total, count
 
 
 class Stage:
@@ -148,7 +131,7 @@ def _bwrap_args(cfg: dict, job: str, private: str, src: Stage, files: str) -> li
     params = os.path.join(job, "params.json")
     if os.path.exists(params):
         args += ["--ro-bind", src(params), f"{WORK}/{PARAMS_NAME}"]
-    args += ["--bind", src(os.path.join(job, "records")), f"{WORK}/{RECORDS_NAME}",
+    args += ["--size", str(lim["records_bytes"]), "--tmpfs", RECORDS,  # copied out when the sandbox ends
              "--bind", src(private), KERNEL_DIR, "--chdir", WORK, "--clearenv"]
     for key, value in sorted(kernel_env(cfg, job).items()):
         args += ["--setenv", key, value]
@@ -157,18 +140,31 @@ def _bwrap_args(cfg: dict, job: str, private: str, src: Stage, files: str) -> li
 
 def kernel_env(cfg: dict, job: str) -> dict:
     """The whole environment of a kernel in its sandbox."""
-    env = dict(cfg["env"], HOME=HOME, TMPDIR="/tmp", PRUNERL_CHECK_RECORDS=f"{WORK}/{RECORDS_NAME}")
-    if os.path.exists(os.path.join(job, "params.json")):
-        env["PRUNERL_CHECK_PARAMS"] = f"{WORK}/{PARAMS_NAME}"
-    return env
+    return dict(cfg["env"], HOME=HOME, TMPDIR="/tmp", PRUNERL_CHECK_RECORDS=RECORDS)  # the check inputs file is
+    # found beside RECORDS (prunerl.course.grading.protocol.inputs_file), named in no variable
 
 
 def rlimits(limits: dict) -> list[tuple[str, tuple[int, int]]]:
-    """A kernel's resource limits: hard = soft (learner code cannot raise them); CPU: SIGXCPU, SIGKILL 5 s later."""
+    """A kernel's resource limits: hard = soft (learner code cannot raise them); CPU: SIGXCPU, SIGKILL 5 s later.
+    Memory is the address space (RLIMIT_AS counts every mapping, shared and file-backed ones too; RLIMIT_DATA
+    misses ``mmap(MAP_SHARED|MAP_ANONYMOUS)``): ``--memory`` plus what a kernel maps before any learner code."""
     cpu = int(limits["cpu"])
     return [(name, (int(value), int(value))) for name, value in (
-        ("RLIMIT_DATA", limits["memory"]), ("RLIMIT_FSIZE", limits["disk"]), ("RLIMIT_NOFILE", limits["files"]),
+        ("RLIMIT_AS", limits["address_space"]), ("RLIMIT_FSIZE", limits["disk"]), ("RLIMIT_NOFILE", limits["files"]),
         ("RLIMIT_NPROC", limits["processes"]), ("RLIMIT_CORE", 0))] + [("RLIMIT_CPU", (cpu, cpu + 5))]
+
+
+def checker_rlimits(limits: dict) -> list[tuple[str, tuple[int, int]]]:
+    """The checker's limits (it reads what kernels wrote: a record can be a decompression bomb): the kernels'
+    address space and CPU time, no core files."""
+    cpu = int(limits["cpu"])
+    space = int(limits["address_space"])
+    return [("RLIMIT_AS", (space, space)), ("RLIMIT_CPU", (cpu, cpu + 5)), ("RLIMIT_CORE", (0, 0))]
+
+
+def apply_rlimits(limits: list) -> None:
+    for name, value in limits:
+        resource.setrlimit(getattr(resource, name), tuple(value))
 
 
 def job_of(cfg: dict, here: str) -> str:
@@ -216,14 +212,14 @@ def die_with_parent() -> None:
 
 
 def new_private(cfg: dict, job: str, name: str = "kernel") -> str:
-    """A fresh kernel folder (the sandbox's /run/kernel) and the records folder, owned by the sandbox uid."""
+    """A fresh kernel folder (the sandbox's /run/kernel), owned by the sandbox uid, and the host folder its records
+    are copied to when it ends (no sandbox ever sees it)."""
     private = os.path.join(job, name)
     shutil.rmtree(private, ignore_errors=True)
     os.makedirs(private)
     os.makedirs(os.path.join(job, "records"), exist_ok=True)
     if cfg["uid"] is not None:
-        for path in (private, os.path.join(job, "records")):
-            os.chown(path, cfg["uid"], cfg["uid"])
+        os.chown(private, cfg["uid"], cfg["uid"])
     return private
 
 
@@ -247,16 +243,42 @@ def connect(cfg: dict, conn: dict, private: str, cmd: list[str]) -> list[str]:
     return cmd
 
 
+def _records_fd(proc: subprocess.Popen, child: int) -> int:
+    """A descriptor of the sandbox's records tmpfs, opened through its first process once bubblewrap has mounted
+    it (that process waits on ``--block-fd`` until then): it stays readable after the sandbox is gone."""
+    path = f"/proc/{child}/root{RECORDS}"
+    for _ in range(3000):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            fd = None
+        if fd is not None:
+            try:
+                if os.fstat(fd).st_dev != os.stat(os.path.dirname(path)).st_dev:  # the tmpfs, not the folder below
+                    return fd
+            except OSError:
+                pass
+            os.close(fd)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.01)
+    raise OSError("the sandbox did not mount its records folder")
+
+
 def start(cfg: dict, job: str, private: str, files: str, cmd: list[str], **popen) -> subprocess.Popen:
     """The bubblewrap sandbox running ``cmd`` under the limits, as the sandbox uid, first to go on OOM. No ``cmd``:
-    the sandbox runs only its PID 1 (``inside``), which a zygote's kernel joins."""
+    the sandbox runs only its PID 1 (``inside``), which a zygote's kernel joins. Nothing in it runs before the
+    launcher holds its records folder (``proc.records``, a descriptor)."""
     stage = Stage(cfg["uid"], private + "-stage")
     args = _bwrap_args(cfg, job, private, stage, files)
     seccomp_r, seccomp_w = os.pipe()
     os.write(seccomp_w, _seccomp_no_setsid())
     os.close(seccomp_w)
-    args += ["--seccomp", str(seccomp_r), *([] if cmd else ["--as-pid-1"]), "--", cfg["python"], "-I",
-             os.path.abspath(__file__), "--inner", json.dumps(cfg["limits"]), "--", *cmd]
+    info_r, info_w = os.pipe()
+    block_r, block_w = os.pipe()
+    args += ["--seccomp", str(seccomp_r), "--info-fd", str(info_w), "--block-fd", str(block_r),
+             *([] if cmd else ["--as-pid-1"]), "--", cfg["python"], "-I", os.path.abspath(__file__), "--inner",
+             json.dumps(cfg["limits"]), "--", *cmd]
 
     def child() -> None:
         with open("/proc/self/oom_score_adj", "w") as f:  # the first victim if memory runs out, never the grader
@@ -264,29 +286,76 @@ def start(cfg: dict, job: str, private: str, files: str, cmd: list[str], **popen
         stage.enter()
 
     try:
-        return subprocess.Popen(args, pass_fds=[seccomp_r], preexec_fn=child, **popen)
+        proc = subprocess.Popen(args, pass_fds=[seccomp_r, info_w, block_r], preexec_fn=child, **popen)
     finally:
-        os.close(seccomp_r)
+        for fd in (seccomp_r, info_w, block_r):
+            os.close(fd)
+    try:
+        with os.fdopen(info_r, "rb") as info:
+            child_pid = json.loads(info.read() or b"{}").get("child-pid")
+        if not child_pid:
+            raise OSError("bubblewrap could not start the sandbox")
+        proc.records = _records_fd(proc, int(child_pid))
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        os.close(block_w)  # the sandbox goes on
+    return proc
+
+
+def copy_records(src: int, dest: str, max_files: int) -> int:
+    """Copy the plain files and folders of the records tmpfs ``src`` (a descriptor; its size is capped by the
+    tmpfs) into ``dest``, never following a link; at most ``max_files`` entries. Returns how many were left out."""
+    left_out, count = 0, 0
+    stack = [(os.dup(src), dest)]
+    while stack:
+        fd, target = stack.pop()
+        try:
+            for entry in os.scandir(fd):
+                st = entry.stat(follow_symlinks=False)
+                count += 1
+                if count > max_files or not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+                    left_out += 1
+                    continue
+                flags = os.O_RDONLY | os.O_NOFOLLOW | (os.O_DIRECTORY if stat.S_ISDIR(st.st_mode) else 0)
+                child = os.open(entry.name, flags, dir_fd=fd)
+                if stat.S_ISDIR(st.st_mode):
+                    os.makedirs(os.path.join(target, entry.name), exist_ok=True)
+                    stack.append((child, os.path.join(target, entry.name)))
+                    continue
+                with os.fdopen(child, "rb") as f, open(os.path.join(target, entry.name), "wb") as out:
+                    shutil.copyfileobj(f, out)
+        finally:
+            os.close(fd)
+    return left_out
 
 
 def supervise(cfg: dict, job: str, proc: subprocess.Popen) -> int:
-    """Wait for the sandbox, killing it if the records folder overflows; write ``status.json``; exit status."""
-    status = {"returncode": None, "records_overflow": False}
-    done = threading.Event()
+    """Wait for the sandbox (killing it on SIGTERM, or once it outlives the notebook's time budget by a minute:
+    nbgrader's side stops it at the budget itself), copy its records out, write ``status.json``; exit status."""
+    status = {"returncode": None, "stopped": None}
+    budget = cfg.get("budget")
 
-    def watch() -> None:
-        records = os.path.join(job, "records")
-        while not done.wait(0.5):
-            size, count = _dir_usage(records, cfg["limits"]["records_files"])
-            if size > cfg["limits"]["records_bytes"] or count > cfg["limits"]["records_files"]:
-                status["records_overflow"] = True
-                proc.kill()
-                return
+    def stop(why: str) -> None:
+        status["stopped"] = status["stopped"] or why
+        proc.kill()
 
-    threading.Thread(target=watch, daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *_: stop("terminated"))
+    timer = threading.Timer(budget + BACKSTOP, stop, ["budget"]) if budget else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
     rc = proc.wait()
-    done.set()
+    if timer is not None:
+        timer.cancel()
     status["returncode"] = rc
+    records = getattr(proc, "records", None)
+    if records is not None:
+        status["records_left_out"] = copy_records(records, os.path.join(job, "records"),
+                                                  cfg["limits"]["records_files"])
+        os.close(records)
     with open(os.path.join(job, "status.json"), "w") as f:
         json.dump(status, f)
     return rc if rc >= 0 else 128 - rc
@@ -301,8 +370,6 @@ def outside(config_path: str, cmd: list[str]) -> int:
     if cfg["bwrap"] is None:  # --unsafe-no-sandbox: the kernel runs as the grader, only told where to record
         os.makedirs(os.path.join(job, "records"), exist_ok=True)
         os.environ["PRUNERL_CHECK_RECORDS"] = os.path.join(job, "records")
-        if os.path.exists(os.path.join(job, "params.json")):
-            os.environ["PRUNERL_CHECK_PARAMS"] = os.path.join(job, "params.json")
         os.execv(cmd[0], cmd)
     with open(os.path.abspath(cmd[cmd.index("-f") + 1])) as f:
         conn = json.load(f)
@@ -312,8 +379,7 @@ def outside(config_path: str, cmd: list[str]) -> int:
 
 
 def inside(limits: dict, cmd: list[str]) -> None:
-    for name, value in rlimits(limits):
-        resource.setrlimit(getattr(resource, name), value)
+    apply_rlimits(rlimits(limits))
     if cmd:
         os.execv(cmd[0], cmd)
     # PID 1 of a sandbox whose kernel a zygote starts: it learns the kernel's PID on stdin (from the launcher,

@@ -190,11 +190,13 @@ def _child(request: dict, streams: list[int], ready: int, seccomp: bytes) -> Non
         os._exit(code)
 
 
-def _checker(tracks: list[str], streams: list[int]) -> None:
+def _checker(tracks: list[str], streams: list[int], rlimits: list) -> None:
     """The forked child that becomes a batch's checker (``judging.serve``) on ``streams``: the grader's own process,
-    in no sandbox, that never runs learner code; it only skips importing torch and TensorFlow again."""
+    in no sandbox, that never runs learner code; it only skips importing torch and TensorFlow again. It reads what
+    kernels recorded, so it runs under ``rlimits`` (address space, CPU time: ``sandbox_launch.checker_rlimits``)."""
     code = 1
     try:
+        sl.apply_rlimits(rlimits)
         for target, fd in enumerate(streams):
             os.dup2(fd, target, inheritable=True)
         os.closerange(3, 1 << 16)  # no socket of the zygote, no other notebook's connection
@@ -237,7 +239,7 @@ def serve(path: str, seccomp: bytes) -> None:
             if "checker" in request:  # for the grader: the batch's judge, which lives on until its input ends
                 child = os.fork()
                 if child == 0:
-                    _checker(request["checker"], streams)
+                    _checker(request["checker"], streams, request.get("rlimits") or [])
                 for fd in streams:
                     os.close(fd)
                 conn.sendall(f"started {child}\n".encode())
