@@ -339,3 +339,21 @@ def test_no_module_imports_one_that_imports_it_back():
     direct = {_module_name(p): _imports(p, parents=False) for p in sorted(PACKAGE.rglob("*.py"))}
     pairs = sorted({tuple(sorted((a, b))) for a, deps in direct.items() for b in deps if a in direct.get(b, ())})
     assert not pairs, "modules importing each other:\n  " + "\n  ".join(f"{a} <-> {b}" for a, b in pairs)
+
+
+def test_the_grading_wing_has_no_import_circle_and_the_kernel_side_never_imports_the_checker(graph):
+    """The in-kernel collectors (checks) and the checker meet only in the neutral protocol module: no circle among
+    grading modules, and nothing under checks/ reaches checker/ (the kernel never holds the oracles)."""
+    wing = "prunerl.course.grading"
+    files = sorted((PACKAGE / "course" / "grading").rglob("*.py"))
+    direct = {_module_name(p): _imports(p, parents=False) for p in files}
+    grading = {m: {n for n in deps if n.startswith(wing + ".")} for m, deps in direct.items()}
+    cycles = _cycles(grading)
+    assert not cycles, "import circles in the grading wing:\n  " + "\n  ".join(" -> ".join(c) for c in cycles)
+    assert f"{wing}.protocol" in grading[f"{wing}.checks.harness"] and f"{wing}.protocol" in grading[
+        f"{wing}.checker.judges"]
+    bad = []
+    for m in (m for m in graph if m.startswith(f"{wing}.checks")):
+        seen = _reach(graph, m)
+        bad += [_path(seen, n) for n in seen if n.startswith(f"{wing}.checker")]
+    assert not bad, "the kernel side reaches the checker:\n  " + "\n  ".join(sorted(bad))

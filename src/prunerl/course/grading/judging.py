@@ -2,6 +2,7 @@
 learner code (the checker, ``prunerl.course.grading.checker``), and written back as final scores."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -17,22 +18,32 @@ from prunerl.runtime import quiet_tensorflow
 
 from . import sandbox
 from .layout import grade_id
+from .protocol import REVIEW
+
+NOT_RUN = ("this test cell did not run (the notebook nbgrader saved shows no execution of it), so it earns no "
+           "points; keep the test cells as they were released")
 
 
 def check_jobs(course: Path, batch: Path, entries) -> dict[tuple[str, str], tuple[dict, list[str]]]:
-    """Write the checker's params into each notebook's sandbox folder; {(sid, assignment): job}."""
-    from .checker import params
+    """Write each notebook's check inputs (``params.json``, the only part its sandbox sees) and what the checker needs
+    (``judge.json``: inputs drawn for this learner and notebook, the learner's code cells) into its job folder;
+    {(sid, assignment): job}."""
+    from .checker import kernel_inputs, params
     from .checker.params import tests_of
 
     jobs = {}
-    for sid, assignment, _nb in entries:
+    for sid, assignment, nb in entries:
         checked = [g for g, checks in tests_of(assignment, course).items() if checks]
         if not checked:
             continue  # no hidden check in this assignment: nbgrader's results stand
         job = sandbox.job_dir(batch, sid, assignment)
         (job / "records").mkdir(parents=True, exist_ok=True)
-        (job / "params.json").write_text(json.dumps(params(assignment, course)))
-        jobs[(sid, assignment)] = ({"assignment": assignment, "params": str(job / "params.json"),
+        digest = hashlib.sha256(nbformat.writes(nb).encode()).hexdigest()
+        judge = params(assignment, course, sid, digest)
+        judge["cells"] = [c.source for c in nb.cells if c.cell_type == "code" and grade_id(c) not in judge["locked"]]
+        (job / "params.json").write_text(json.dumps(kernel_inputs(judge)))
+        (job / "judge.json").write_text(json.dumps(judge))
+        jobs[(sid, assignment)] = ({"assignment": assignment, "params": str(job / "judge.json"),
                                     "records": str(job / "records")}, checked)
     return jobs
 
@@ -176,7 +187,7 @@ def serve(tracks: list[str]) -> None:
             params = json.loads(Path(job["params"]).read_text(encoding="utf-8"))
             if params.get("assignment") != job["assignment"]:
                 raise ValueError("the params of another assignment")
-            verdict = judge_notebook(params, Path(job["records"]))
+            verdict = judge_notebook(params, Path(job["records"]), params.get("cells"))
         except Exception:  # noqa: BLE001 - reported as "could not judge", then judged alone by the checker's CLI
             verdict = None
         proto.write(json.dumps(verdict) + "\n")
@@ -185,26 +196,37 @@ def serve(tracks: list[str]) -> None:
 
 def apply_verdicts(course: Path, entries, verdicts: dict) -> None:
     """Final scores into the batch gradebook (and the checker's message into the autograded notebook), so that
-    nbgrader's feedback shows what the learner scored."""
+    nbgrader's feedback shows what the learner scored; ``verdicts`` gains them too.
+
+    Whether a graded cell ran is read from the notebook nbgrader saved, never from the kernel: nbgrader clears every
+    count and output before it runs a notebook, so a cell the kernel never ran (skipped by a tag, say) has none and
+    scores 0. A cell held for review is marked as needing a manual grade, as formgrader shows it."""
     from nbgrader.api import Gradebook, MissingEntry
 
     with warnings.catch_warnings(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         warnings.simplefilter("ignore")
         for sid, assignment, _nb in entries:
-            failed = {g: v for g, v in (verdicts.get((sid, assignment)) or {}).get("tests", {}).items()
-                      if not v.get("passed")}
             path = course / "autograded" / sid / assignment / f"{assignment}.ipynb"
-            if not failed or not path.exists():
-                continue
             try:
                 nb_grades = gb.find_submission_notebook(assignment, assignment, sid).grades
             except MissingEntry:
                 continue
+            if not path.exists():
+                continue
+            nb = nbformat.read(path, as_version=4)
+            ran = {grade_id(c) for c in nb.cells if c.cell_type == "code" and c.get("execution_count") is not None}
+            verdict = verdicts.setdefault((sid, assignment), {"tests": {}, "flags": []})
+            for g in nb_grades:
+                if g.cell.cell_type == "code" and g.name not in ran:
+                    verdict["tests"][g.name] = {"passed": False, "message": NOT_RUN}
+            failed = {g: v for g, v in verdict["tests"].items() if not v.get("passed")}
+            if not failed:
+                continue
             for g in nb_grades:
                 if g.name in failed:
                     g.auto_score = 0.0
+                    g.needs_manual_grade = str(failed[g.name].get("message", "")).startswith(REVIEW)
             gb.db.commit()
-            nb = nbformat.read(path, as_version=4)
             for cell in nb.cells:
                 if grade_id(cell) in failed:
                     cell.outputs.append(nbformat.v4.new_output(

@@ -15,6 +15,8 @@ import shutil
 import warnings
 from pathlib import Path
 
+from .protocol import REVIEW
+
 STATE_VERSION = 3
 TAMPERED = ("its stored result had been changed since it was graded (the record's signature did not match): "
             "graded again")
@@ -121,12 +123,12 @@ def merge_gradebook(out: Path, template_db: Path, template_digest: str, results:
             sid = student_id(res)
             gb.update_or_create_student(sid)
             sub = gb.update_or_create_submission(res["assignment"], sid)
-            scores = {t["id"]: t["score"] for t in res["tests"]}
+            tests = {t["id"]: t for t in res["tests"]}
             for notebook in sub.notebooks:
                 for grade in notebook.grades:
-                    if grade.name in scores:
-                        grade.auto_score = scores[grade.name]
-                        grade.needs_manual_grade = False
+                    if grade.name in tests:
+                        grade.auto_score = tests[grade.name]["score"]
+                        grade.needs_manual_grade = str(tests[grade.name].get("message") or "").startswith(REVIEW)
             gb.db.commit()
     stamp.write_text(sign(key, template_digest, db.read_bytes()))
     return note

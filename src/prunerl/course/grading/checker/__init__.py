@@ -6,7 +6,8 @@ a list of ``{"assignment", "params", "records"}``) prints ``{"tests": {grade_id:
 """
 from __future__ import annotations
 
+from . import ex1, ex2, ex3, ex4, ex5  # noqa: F401  (each registers its judges)
 from .judges import judge_notebook
-from .params import params
+from .params import kernel_inputs, params
 
-__all__ = ["judge_notebook", "params"]
+__all__ = ["judge_notebook", "kernel_inputs", "params"]

@@ -26,7 +26,7 @@ def _one(assignment: str, params_path: Path, records: Path) -> dict:
     params = json.loads(Path(params_path).read_text(encoding="utf-8"))
     if params.get("assignment") != assignment:
         raise ValueError(f"{params_path} holds the params of {params.get('assignment')!r}, not {assignment!r}")
-    return judge_notebook(params, records)
+    return judge_notebook(params, records, params.get("cells"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from prunerl.course.grading.checks.inputs import midpoint_threshold, tie_grid
+from prunerl.course.grading.protocol import midpoint_threshold, tie_grid
 
 from . import oracles as o
 from .judges import judge

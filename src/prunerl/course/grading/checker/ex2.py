@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from prunerl.course.grading.checks.inputs import observations
+from prunerl.course.grading.protocol import observations
 
 from . import oracles as o
 from .judges import judge

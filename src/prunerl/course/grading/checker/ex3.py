@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from prunerl.course.grading.checks.inputs import csr_edge_cases, csr_layer, csr_random, matmul_vectors, observations
+from prunerl.course.grading.protocol import csr_edge_cases, csr_layer, csr_random, matmul_vectors, observations
 
 from . import oracles as o
 from .judges import judge

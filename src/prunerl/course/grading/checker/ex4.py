@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from prunerl.course.grading.checks.inputs import env_of
+from prunerl.course.grading.protocol import env_of
 
 from . import oracles as o
 from .judges import judge

@@ -5,8 +5,8 @@ import numpy as np
 
 import prunerl
 from prunerl import stats
-from prunerl.course.grading.checks.common import digest
-from prunerl.course.grading.checks.inputs import env_of, plot_rows, summary_rows
+from prunerl.course.grading.protocol import digest
+from prunerl.course.grading.protocol import env_of, plot_rows, summary_rows
 
 from . import oracles as o
 from .ex4 import table

@@ -10,8 +10,9 @@ import functools
 import numpy as np
 
 import prunerl
-from prunerl.course.grading.checks import common, harness
-from prunerl.course.grading.checks.inputs import env_of
+from prunerl.evaluation import scores_fn
+from prunerl.course.grading import protocol
+from prunerl.course.grading.protocol import env_of
 
 
 class Failed(Exception):
@@ -31,10 +32,10 @@ def fresh(name: str, framework: str):
 def _cached(name: str, framework: str, what: str):
     model = fresh(name, framework)
     if what == "weights":
-        return common.weights(model)
+        return protocol.weights(model)
     if what == "params":
-        return common.params(model)
-    return common.layers(model)
+        return protocol.params(model)
+    return protocol.layers(model)
 
 
 def weights(name: str, framework: str) -> dict[str, np.ndarray]:
@@ -55,12 +56,12 @@ def layers(name: str, framework: str) -> list[dict]:
 
 def with_weights(name: str, framework: str, new: dict[str, np.ndarray]):
     model = fresh(name, framework)
-    common.set_weights(model, new)
+    protocol.set_weights(model, new)
     return model
 
 
 def with_params(name: str, framework: str, new: dict[str, np.ndarray]):
-    """A zoo agent whose every parameter (weights and biases, as ``common.params`` names them) is ``new``."""
+    """A zoo agent whose every parameter (weights and biases, as ``protocol.params`` names them) is ``new``."""
     model = fresh(name, framework)
     if framework == "torch":
         import torch
@@ -73,7 +74,7 @@ def with_params(name: str, framework: str, new: dict[str, np.ndarray]):
 
 
 def outputs(model, obs: np.ndarray) -> np.ndarray:
-    return np.asarray(harness.SCORES_FN(model)(obs))
+    return np.asarray(scores_fn(model)(obs))
 
 
 def evaluate(name: str, framework: str, new: dict[str, np.ndarray], episodes: int, seed: int):

@@ -2,8 +2,9 @@
 
 A locked cell at the top of every exercise notebook runs ``checks.setup(framework)`` before any learner code;
 each hidden test cell calls one check, e.g. ``checks.threshold_masks(threshold_prune)``. The check runs the
-learner's function on inputs drawn from the grader's params and writes what it returned, as plain data, into
-the grader's records; ``prunerl.course.grading.checker`` (another process) decides. See :mod:`.harness`.
+learner's function on the inputs the grader drew for this learner and notebook and writes what it returned, as
+plain data, into the records; ``prunerl.course.grading.checker`` (another process, which this package never
+imports) decides. See :mod:`.harness` and :mod:`prunerl.course.grading.protocol`.
 """
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from .ex4_prune_agent import (finetune_masks, finetune_trains, sweep_returns, sw
                               sweep_unchanged)
 from .ex5_compare import (compare_gradual, compare_table, plot, prune_global, prune_layerwise, prune_random,
                           prune_structured, schedule, schedule_hold, summary)
-from .harness import ReferenceUsed, setup
+from .harness import setup
 
-__all__ = ["ReferenceUsed", "setup", "threshold_keys", "threshold_masks", "threshold_zeroes", "threshold_ties",
+__all__ = ["setup", "threshold_keys", "threshold_masks", "threshold_zeroes", "threshold_ties",
            "threshold_biases", "threshold_conv", "global_threshold", "scores_mlp", "scores_conv", "prune_shapes",
            "prune_which", "prune_outputs", "prune_input_unchanged", "prune_conv_shapes", "prune_conv_outputs",
            "to_csr", "to_csr_edge", "csr_matmul", "sparsify_format", "sparsify_outputs", "storage_bytes",

@@ -8,7 +8,10 @@ import numpy as np
 
 import prunerl
 
+from .. import protocol as p
 from . import harness as h
+
+weights, params, set_weights, layers, digest = p.weights, p.params, p.set_weights, p.layers, p.digest
 
 
 def agent(name: str):
@@ -36,56 +39,6 @@ def num(x) -> float | None:
         return None
 
 
-def weights(model) -> dict[str, np.ndarray]:
-    return {str(k): np.array(v, copy=True) for k, v in h.PRUNABLE(model).items()}
-
-
-def params(model) -> dict[str, np.ndarray]:
-    """Every parameter (weights and biases) of a model, copied."""
-    if h.FRAMEWORK_OF(model) == "torch":
-        return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
-    return {v.path: np.array(np.asarray(v)) for v in model.weights}
-
-
-def set_weights(model, new: dict[str, np.ndarray]) -> None:
-    if h.FRAMEWORK_OF(model) == "torch":
-        import torch
-
-        named = dict(model.named_parameters())
-        with torch.no_grad():
-            for name, value in new.items():
-                named[name].copy_(torch.as_tensor(value))
-    else:
-        layers = {f"{layer.name}/kernel": layer for layer in model.layers}
-        for name, value in new.items():
-            layers[name].kernel.assign(value)
-
-
-def layers(model) -> list[dict]:
-    """``{"kind", "weight", "bias"}`` of every Linear/Dense/Conv layer in order, weights in torch layout."""
-    out = []
-    if h.FRAMEWORK_OF(model) == "torch":
-        from torch import nn
-
-        for m in model.modules():
-            if isinstance(m, (nn.Linear, nn.Conv2d)):
-                w = m.weight.detach().cpu().numpy().copy()
-                b = m.bias.detach().cpu().numpy().copy() if m.bias is not None else np.zeros(w.shape[0], np.float32)
-                out.append({"kind": "conv" if isinstance(m, nn.Conv2d) else "linear", "weight": w, "bias": b})
-        return out
-    keras = sys.modules["keras"]
-    for layer in model.layers:
-        if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D)):
-            kernel = np.array(np.asarray(layer.kernel))
-            bias = (np.array(np.asarray(layer.bias)) if layer.bias is not None
-                    else np.zeros(kernel.shape[-1], np.float32))
-            conv = kernel.ndim == 4
-            out.append({"kind": "conv" if conv else "linear",
-                        "weight": np.ascontiguousarray(kernel.transpose(3, 2, 0, 1) if conv else kernel.T),
-                        "bias": bias})
-    return out
-
-
 def outputs(model, obs: np.ndarray):
     """The learner model's outputs on ``obs`` as a plain array (``None`` plus the error when it fails)."""
     try:
@@ -102,10 +55,7 @@ def outputs(model, obs: np.ndarray):
         return None, f"{type(exc).__name__}: {exc}"[:300]
 
 
-def observations(name: str, n: int, seed: int) -> np.ndarray:
-    from prunerl.course.grading.checks.inputs import observations as obs
-
-    return obs(name, n, seed)
+observations = p.observations
 
 
 def framework_ok(model) -> bool:
@@ -195,16 +145,3 @@ def table_record(df, columns: list[str]) -> dict:
             values = arr(df[col].to_numpy(), "float64") if col != "strategy" else None
             data[col] = values if values is not None else [str(x) for x in df[col].tolist()]
     return {"type": "DataFrame", "columns": [str(x) for x in df.columns], "rows": int(len(df)), "data": data}
-
-
-def digest(w: dict[str, np.ndarray] | None) -> str | None:
-    """A fingerprint of a model's prunable weights (to match evaluations with the copies they evaluated)."""
-    if w is None:
-        return None
-    import hashlib
-
-    h_ = hashlib.sha256()
-    for k in sorted(w):
-        h_.update(k.encode())
-        h_.update(np.ascontiguousarray(w[k]).tobytes())
-    return h_.hexdigest()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from . import common as c
 from . import harness as h
-from .inputs import midpoint_threshold, tie_grid
+from ..protocol import midpoint_threshold, tie_grid
 
 collector = h.collector("ex1")
 
@@ -33,7 +33,7 @@ def _cases(fn, cases, want) -> dict:
         if "biases" in want:
             run["biases"] = {k: a for k, a in c.params(model).items() if k.endswith("bias")}
         runs.append(run)
-        if out.error or out.references or out.tampered:
+        if out.stopped:
             return h.outcome_data(out, runs=runs)
     return h.outcome_data(out, runs=runs)
 
@@ -77,7 +77,7 @@ def global_threshold(global_threshold, v) -> dict:
             t = c.arr(out.result, float) if out.result is not None else None
             got.append(float(t.reshape(-1)[0]) if t is not None and t.size == 1 else
                        {"not_a_float": type(out.result).__name__})
-            if out.error or out.references or out.tampered:
+            if out.stopped:
                 runs.append({"name": name, "thresholds": got, "after": c.params(model)})
                 return h.outcome_data(out, runs=runs)
         runs.append({"name": name, "thresholds": got, "after": c.params(model)})

@@ -14,7 +14,7 @@ def _scores(fn, cases) -> dict:
         for layer in layers:
             out = h.call(fn, model, layer)
             runs.append({"name": name, "layer": layer, "scores": c.arr(out.result, "float64")})
-            if out.error or out.references or out.tampered:
+            if out.stopped:
                 return h.outcome_data(out, runs=runs)
     return h.outcome_data(out, runs=runs)
 
@@ -52,7 +52,7 @@ def _pruned(fn, cases, v, keys) -> dict:
         out, data = _prune(fn, name, layer, n, v["obs_seed"])
         runs.append({k: data[k] for k in ("name", "layer", "n", "returned", "framework_ok", "same", *keys)
                      if k in data})
-        if out.error or out.references or out.tampered:
+        if out.stopped:
             break
     return h.outcome_data(out, runs=runs)
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import common as c
 from . import harness as h
-from .inputs import csr_edge_cases, csr_layer, csr_random, matmul_vectors
+from ..protocol import csr_edge_cases, csr_layer, csr_random, matmul_vectors
 from .monitor import ConverterMonitor
 
 collector = h.collector("ex3")
@@ -31,7 +31,7 @@ def _to_csr(fn, matrices) -> dict:
             run["parts"] = [c.arr(x) for x in result]
             run["parts"] = [None if p is None else p.ravel() for p in run["parts"]]
         runs.append(run)
-        if out.error or out.references or out.tampered or out.calls:
+        if out.stopped or out.calls:
             break
     return h.outcome_data(out, runs=runs)
 
@@ -60,7 +60,7 @@ def csr_matmul(csr_matmul, v) -> dict:
         for x in xs:
             out = h.call(csr_matmul, csr_triple(m), m.shape, x)
             runs.append(c.arr(out.result, "float64"))
-            if out.error or out.references or out.tampered:
+            if out.stopped:
                 return h.outcome_data(out, results=runs)
     return h.outcome_data(out, results=runs)
 
@@ -68,7 +68,7 @@ def csr_matmul(csr_matmul, v) -> dict:
 def pruned_agent(name: str, sparsity: float):
     model = c.agent(name)
     w = c.weights(model)
-    masks = h.REFERENCE["magnitude_masks"](w, sparsity)  # an input here (ex3 allows the reference), not an answer
+    masks = h.MAGNITUDE_MASKS(w, sparsity)  # an input here (ex3 allows the reference), not an answer
     c.set_weights(model, {k: a * masks[k] for k, a in w.items()})
     return model
 
@@ -156,7 +156,7 @@ def sparsify_format(sparsify, v) -> dict:
     for name in ("cartpole-dqn", "lunarlander-ppo"):
         _, _, out, data = _sparsify(sparsify, name, v)
         runs.append(data)
-        if out.error or out.references or out.tampered:
+        if out.stopped:
             break
     return h.outcome_data(out, runs=runs)
 
@@ -166,7 +166,7 @@ def sparsify_outputs(sparsify, v) -> dict:
     runs = []
     for name in ("cartpole-dqn", "lunarlander-ppo"):
         _, sparse, out, _ = _sparsify(sparsify, name, v)
-        if out.error or out.references or out.tampered:
+        if out.stopped:
             return h.outcome_data(out, runs=runs)
         obs = c.observations(name, 64, v["obs_seed"])
         feed = obs
@@ -178,7 +178,7 @@ def sparsify_outputs(sparsify, v) -> dict:
             warnings.simplefilter("ignore")
             call = h.call(sparse, feed)
         runs.append({"name": name, "outputs": c.arr(call.result), "error": call.error})
-        if call.references or call.tampered:
+        if call.tampered:
             return h.outcome_data(call, runs=runs)
     return h.outcome_data(out, runs=runs)
 
@@ -188,7 +188,7 @@ def storage_bytes(storage_bytes, sparsify, v) -> dict:
     runs = []
     for name in ("cartpole-dqn", "lunarlander-ppo"):
         model, sparse, out, data = _sparsify(sparsify, name, v)
-        if out.error or out.references or out.tampered:
+        if out.stopped:
             return h.outcome_data(out, runs=runs)
         dense = h.call(storage_bytes, model)
         with warnings.catch_warnings():
@@ -197,6 +197,6 @@ def storage_bytes(storage_bytes, sparsify, v) -> dict:
         runs.append({"name": name, "dense": c.num(dense.result), "sparse": c.num(stored.result),
                      "stored_nbytes": sum(d["nbytes"] for d in data["stored"])})
         for o in (dense, stored):
-            if o.error or o.references or o.tampered:
+            if o.stopped:
                 return h.outcome_data(o, runs=runs)
     return h.outcome_data(stored, runs=runs)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from . import common as c
 from . import harness as h
-from .inputs import env_of
+from ..protocol import env_of
 
 collector = h.collector("ex4")
 SWEEP_COLUMNS = ["sparsity", "achieved_sparsity", "mean_return", "std_return"]
@@ -51,7 +51,7 @@ def _finetune(fn, v):
         case = v["finetune"]
         model = c.agent(v["agent"])
         w = c.weights(model)
-        masks = h.REFERENCE["magnitude_masks"](w, case["sparsity"])  # the input: a globally pruned agent
+        masks = h.MAGNITUDE_MASKS(w, case["sparsity"])  # the input: a globally pruned agent
         c.set_weights(model, {k: a * masks[k] for k, a in w.items()})
         spies = c.Spies(finetune=True, mask_probe=masks)
         out = h.call(fn, model, {k: m.copy() for k, m in masks.items()}, env_of(v["agent"]), case["steps"],

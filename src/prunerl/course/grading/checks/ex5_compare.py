@@ -6,14 +6,10 @@ import numpy as np
 
 from . import common as c
 from . import harness as h
-from .inputs import env_of, plot_rows, summary_rows
+from ..protocol import env_of, plot_rows, summary_rows
 
 collector = h.collector("ex5")
 TABLE_COLUMNS = ["strategy", "sparsity", "seed", "mean_return"]
-
-
-def _stop(out) -> bool:
-    return bool(out.error or out.references or out.tampered)
 
 
 @collector
@@ -24,7 +20,7 @@ def schedule(polynomial_sparsity, v) -> dict:
             kwargs = {} if power == 3 else {"power": power}
             out = h.call(polynomial_sparsity, int(step), initial, final, begin, end, **kwargs)
             got.append(c.num(out.result))
-            if _stop(out):
+            if out.stopped:
                 return h.outcome_data(out, values=got)
     return h.outcome_data(out, values=got)
 
@@ -36,7 +32,7 @@ def schedule_hold(polynomial_sparsity, v) -> dict:
     for step in (0, begin - 1, end + 100, end * 10):
         out = h.call(polynomial_sparsity, step, initial, final, begin, end)
         got.append(c.num(out.result))
-        if _stop(out):
+        if out.stopped:
             break
     return h.outcome_data(out, values=got)
 
@@ -48,7 +44,7 @@ def _prune_runs(fn, runs_wanted) -> dict:
         out = h.call(fn, model, strategy, sparsity, seed)
         runs.append({"name": name, "strategy": strategy, "sparsity": sparsity, "seed": seed,
                      "after": c.weights(model), "params_after": c.params(model), **c.mask_record(out.result)})
-        if _stop(out):
+        if out.stopped:
             break
     return h.outcome_data(out, runs=runs)
 
@@ -89,12 +85,12 @@ def compare_table(compare_strategies, prune, v) -> dict:
     evaluations = [{k: e[k] for k in ("env_id", "episodes", "seed", "mean")} | {"digest": c.digest(e["weights"])}
                    for e in spies.evaluations if e["weights"] is not None]
     data = {"table": table, "input_after": c.params(model), "pruned": [], "evaluations": evaluations}
-    if _stop(out) or table["type"] != "DataFrame" or any(col not in table["data"] for col in TABLE_COLUMNS):
+    if out.stopped or table["type"] != "DataFrame" or any(col not in table["data"] for col in TABLE_COLUMNS):
         return h.outcome_data(out, **data)
     for strategy, sparsity, seed in zip(table["data"]["strategy"], table["data"]["sparsity"], table["data"]["seed"]):
         twin = c.agent(name)  # what the learner's own prune makes of this row's (strategy, sparsity, seed)
         again = h.call(prune, twin, strategy, float(sparsity), int(seed))
-        if _stop(again):
+        if again.stopped:
             return h.outcome_data(again, **data)
         data["pruned"].append(c.weights(twin))
     return h.outcome_data(out, **data)
