@@ -451,3 +451,25 @@ def test_empty_forged_records_earn_nothing(tmp_path, assignment):
             record.write(tmp_path, name, forged)
     passed = [g for g, r in judge_notebook(p, tmp_path)["tests"].items() if r["passed"]]
     assert not passed, passed
+
+
+def test_a_deflate_bomb_record_is_refused_before_it_is_inflated(tmp_path):
+    """512 MiB of zeros in a half-MiB .npz: the checker reads the sizes the archive declares and decodes nothing."""
+    import io
+    import resource
+    import zipfile
+
+    from prunerl.course.grading import protocol
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": (64 * 1024 ** 2,)})
+    with zipfile.ZipFile(tmp_path / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as z, \
+            z.open("a0.npy", "w", force_zip64=True) as f:
+        f.write(header.getvalue())
+        for _ in range(512):
+            f.write(bytes(1 << 20))
+    (tmp_path / "bomb.json").write_text('{"status": "done", "x": {"__array__": "a0"}}')
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert "decode to more than" in protocol.read(tmp_path, "bomb")["damaged"]
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 * 1024  # KiB: nothing was inflated

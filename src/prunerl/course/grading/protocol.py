@@ -19,6 +19,7 @@ import io
 import json
 import math
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from prunerl.backend import framework_of
 RECORDS_ENV = "PRUNERL_CHECK_RECORDS"  # the kernel's records folder (the only host folder it can write)
 INPUTS_FILES = ("prunerl-check-params.json", "params.json")  # beside the records folder (sandboxed, unsandboxed)
 NUMERIC = "biufc"
+DECODED_MAX = 256 * 1024 ** 2  # a record's arrays, decoded (the records folder itself holds 64 MiB)
 REVIEW = "held for review (0 until an instructor grades it): "  # a verdict's message when the evidence is the source
 
 
@@ -102,6 +104,9 @@ def dumps(data: dict) -> tuple[str, bytes]:
 
 def loads(text: str, npz: bytes | None) -> dict:
     if npz:
+        with zipfile.ZipFile(io.BytesIO(npz)) as z:  # a deflate bomb is refused before anything is inflated
+            if sum(info.file_size for info in z.infolist()) > DECODED_MAX:
+                raise ValueError(f"its arrays would decode to more than {DECODED_MAX >> 20} MiB")
         with np.load(io.BytesIO(npz), allow_pickle=False) as arrays:
             return _decode(json.loads(text), {k: arrays[k] for k in arrays.files})
     return _decode(json.loads(text), {})
@@ -125,7 +130,7 @@ def read(directory: str | Path, name: str) -> dict | None:
     npz = directory / f"{name}.npz"
     try:
         return loads(path.read_text(encoding="utf-8"), npz.read_bytes() if npz.is_file() else None)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
         return {"damaged": f"{type(exc).__name__}: {exc}"}
 
 
