@@ -275,29 +275,55 @@ def test_a_cluster_runs_results_resume_here(course, on_cluster):
 
 @needs_sandbox
 @pytest.mark.slow
-def test_ctrl_c_cancels_the_tasks_and_stops_the_workers_nbgrader(course, killed, second_cluster, monkeypatch):
-    """Interrupted once a worker grades. This machine has no bubblewrap on its PATH: only the workers need it."""
-    monkeypatch.setenv("PATH", os.path.dirname(sys.executable))
-    client, out = second_cluster, course["root"] / "interrupted"
-    client.wait_for_workers(2, timeout=120)  # the killed worker is back
-    pids = list(client.run(os.getpid).values())
-    grading = threading.Event()
-    watcher = threading.Thread(target=lambda: _wait_for_nbgrader(pids, grading.is_set) is not None
-                               and os.kill(os.getpid(), signal.SIGINT))  # what Ctrl-C sends
-    grading.set()
-    watcher.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            grade([course["subs"]], course["layout"], out, timeout=TIMEOUT, scheduler=client, batch_size=3)
-    finally:
-        grading.clear()
-        watcher.join()
-    deadline = time.time() + 30
-    while time.time() < deadline and (any(_running_nbgrader(p) for p in pids) or _tasks(client)):
-        time.sleep(0.5)
-    assert not any(_running_nbgrader(p) for p in pids)
-    assert _tasks(client) == []
-    assert not (out / "state.json").exists() or json.loads((out / "state.json").read_text())["results"] == {}
+def test_ctrl_c_cancels_the_tasks_and_stops_the_workers_nbgrader(course, monkeypatch):
+    """Interrupted once a worker grades. This machine has no bubblewrap on its PATH: only the workers need it.
+
+    Every wait is on a condition, never on a time: a cluster of its own (no worker of it waits to be restarted),
+    whose nannies run in this process, so its workers and their nbgrader processes descend from it; nbgrader
+    processes already running before this run (another run's) are not this run's."""
+    from distributed import Client
+
+    with _cluster() as cluster, Client(cluster, set_as_default=False) as client:
+        client.wait_for_workers(2, timeout=600)
+        monkeypatch.setenv("PATH", os.path.dirname(sys.executable))  # after the workers started, with bubblewrap
+        out, me = course["root"] / "interrupted", os.getpid()
+        before = _nbgrader_below(me)
+        grading = threading.Event()
+
+        def interrupt_once_a_worker_grades() -> None:
+            while grading.is_set():
+                if _nbgrader_below(me) - before:
+                    os.kill(me, signal.SIGINT)  # what Ctrl-C sends
+                    return
+                time.sleep(0.2)
+
+        watcher = threading.Thread(target=interrupt_once_a_worker_grades)
+        grading.set()
+        watcher.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                grade([course["subs"]], course["layout"], out, timeout=TIMEOUT, scheduler=client, batch_size=3)
+        finally:
+            grading.clear()
+            watcher.join()
+        deadline = time.time() + 600  # a bound for a stuck run only: the loop ends as soon as the workers are idle
+        while time.time() < deadline and (_nbgrader_below(me) - before or _tasks(client)):
+            time.sleep(0.5)
+        assert _nbgrader_below(me) - before == set()
+        assert _tasks(client) == []
+        assert not (out / "state.json").exists() or json.loads((out / "state.json").read_text())["results"] == {}
+
+
+def _nbgrader_below(pid: int) -> set[int]:
+    """The ``nbgrader autograde`` processes descending from ``pid``."""
+    found = set()
+    for child in _descendants(pid):
+        try:
+            if b"autograde" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.add(child)
+        except OSError:
+            continue
+    return found
 
 
 @needs_sandbox

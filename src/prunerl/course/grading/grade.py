@@ -39,13 +39,14 @@ import nbformat
 
 from . import gradebook as course_gradebook
 from . import kernelpool, sandbox
+from . import sanitize as safe_html
 from .batch import _ACTIVE, Cancelled, SandboxUnavailable, Template, run_batch
 from .dispatch import crashed, grade_batch, run_local
 from .layout import Layout, file_hash
 from .progress import Tracker, watching
 from .results import make_result
 from .state import TAMPERED, load_key, load_state, merge_gradebook, save_state, student_id, tree_mac
-from .submissions import Submission, collect, load, sanitize
+from .submissions import Submission, check_ids, collect, load, sanitize
 
 COURSE_CONFIG = '''"""The results of `prunerl grade` as an nbgrader course: formgrader, `nbgrader export` and `nbgrader
 release_feedback` run in this folder read its gradebook.db, autograded/ and feedback/."""
@@ -166,7 +167,7 @@ def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: 
     todo: list[tuple[int, Submission, object]] = []
     for index, sub in enumerate(subs):
         load(sub, template)
-        sub.digest = file_hash(sub.path.read_bytes() if sub.path.exists() else b"", template.digest, str(timeout),
+        sub.digest = file_hash(sub.content, template.digest, str(timeout),
                                str(sub.assignment), str(feedback), mode)
         name = f"{sub.path}::{sub.student or ''}"
         if name in tampered:
@@ -185,6 +186,7 @@ def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: 
         nb, flags = sanitize(sub.nb, release)
         sub.flags += flags
         todo.append((index, sub, nb))
+    check_ids(subs)  # before anything is written: a collision grades nothing
     skipped = len(subs) - len(todo)
     progress(f"{len(subs)} notebook(s): {len(todo)} to grade, {skipped} already graded or unreadable"
              + ("" if limits else "; NO SANDBOX: learner code runs with your rights"))
@@ -208,15 +210,15 @@ def grade(paths: list[Path], layout: Layout, out: Path, jobs: int = 1, timeout: 
             raw = raws[(f"s{index:05d}", sub.assignment)]
             res = make_result(sub, template.releases[sub.assignment], raw, timeout, limits)
             if raw.get("autograded") is not None:  # nbgrader's layout, under the id the gradebook files it by
-                html = raw.get("feedback") if feedback else None
-                course_gradebook.place_files(out, student_id(res), sub.assignment, sub.path, raw["autograded"], html)
+                # formgrader and release_feedback show these on the instructor's origin: no learner markup survives
+                html = safe_html.feedback(raw["feedback"]) if feedback and raw.get("feedback") else None
+                autograded = safe_html.notebook(raw["autograded"])
+                course_gradebook.place_files(out, student_id(res), sub.assignment, sub.path, autograded, html)
                 if html is not None:
                     res["feedback"] = str((out / "feedback" / student_id(res) / sub.assignment
                                            / f"{sub.assignment}.html").resolve())
-                course = course_gradebook.course_of(sub.path)
-                if course is not None:  # where formgrader and release_feedback look
-                    course_gradebook.place_files(course, sub.student, sub.assignment, sub.path, raw["autograded"],
-                                                 html)
+                if sub.course is not None:  # where formgrader and release_feedback look
+                    course_gradebook.place_files(sub.course, sub.student, sub.assignment, sub.path, autograded, html)
             done.append((index, sub, res, None if raw.get("crashed") else raw.get("autograded") is not None))
         return done
 
@@ -281,7 +283,7 @@ def _record_gradebooks(subs: list[Submission], ordered: list[dict], template: Te
     fixed = course_gradebook.named_target(spec, template_id) if spec else None
     groups: dict = {}
     for sub, res in zip(subs, ordered):
-        course = course_gradebook.course_of(sub.path)
+        course = sub.course
         target = fixed or (course_gradebook.course_target(course) if course else None)
         if target is not None:
             sid = sub.student if course else student_id(res)
