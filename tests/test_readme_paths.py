@@ -72,6 +72,9 @@ def test_instructor_path(course):
     csv = next(course.glob("*.csv")).read_text().splitlines()
     row = next(line for line in csv if line.startswith("ex1_threshold_torch,") and ",alice," in line)
     assert row.split(",")[-2:] == ["11.0", "11.0"], row
+    graded = course / "grades" / "autograded" / "alice" / "ex1_threshold_torch" / "ex1_threshold_torch.ipynb"
+    feedback = course / "grades" / "feedback" / "alice" / "ex1_threshold_torch" / "ex1_threshold_torch.html"
+    assert graded.is_file() and feedback.is_file(), "grades/ is not laid out as the nbgrader course formgrader reads"
 
 
 def test_disk_and_time_are_the_measured_ones():
