@@ -133,9 +133,11 @@ def test_shared_memory_and_records_are_size_capped_tmpfs(run):
 @pytest.mark.slow
 def test_kernel_output_is_read_as_a_bounded_stream(run):
     assert run["by"]["8_stdout"]["score"] == 4
-    written = int(_printed(run, "8_stdout").split("wrote ")[1].split()[0]) * MiB  # 512 MiB unless the cell timed out
-    grown = run["peak"] - run["baseline"]  # reading it whole grew the grader by more than that
-    assert written >= 256 * MiB and grown < written / 2, f"the grader's peak RSS grew by {grown / MiB:.0f} MiB"
+    # 512 MiB unless the cell timed out first (a pipe drains slowly on busy cores); reading it whole, as text, grew
+    # the grader by more than twice what was written
+    written = int(_printed(run, "8_stdout").split("wrote ")[1].split()[0]) * MiB
+    grown = run["peak"] - run["baseline"]
+    assert written >= 64 * MiB and grown < written / 2, f"wrote {written / MiB:.0f} MiB, grew {grown / MiB:.0f} MiB"
 
 
 @pytest.mark.slow
@@ -204,7 +206,11 @@ def test_the_forked_checker_runs_under_the_limits(tmp_path):
     limits = sandbox.kernel_limits(LIMITS)
     with kernelpool.Zygote(tmp_path, tmp_path, []) as zygote:
         checker = zygote.limited(limits).fork_checker([])
-        seen = Path(f"/proc/{_pid_of(checker.pidfd)}/limits").read_text()
+        for _ in range(300):  # the child sets its limits right after the fork
+            seen = Path(f"/proc/{_pid_of(checker.pidfd)}/limits").read_text()
+            if "unlimited" not in next(line for line in seen.splitlines() if line.startswith("Max address space")):
+                break
+            time.sleep(0.1)
         checker.kill()
     rows = {line[:26].strip(): line[26:].split() for line in seen.splitlines()[1:]}
     assert rows["Max address space"][:2] == [str(limits["address_space"])] * 2
