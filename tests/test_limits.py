@@ -229,3 +229,31 @@ def test_the_address_space_limit_is_memory_plus_the_measured_headroom():
     assert limits["address_space"] == LIMITS.memory + sandbox.HEADROOM
     assert ("RLIMIT_AS", (limits["address_space"],) * 2) in rlimits(limits)
     assert not any(name == "RLIMIT_DATA" for name, _value in rlimits(limits))
+
+
+def test_nbgrader_keeps_a_bounded_share_of_a_notebooks_outputs():
+    from nbclient import NotebookClient
+
+    from prunerl.course.grading.limited_execute import LimitedExecute
+
+    ep = LimitedExecute(max_output=3 * MiB)
+    NotebookClient.__init__(ep, nbformat.v4.new_notebook())
+    ep._kept, ep.clear_before_next_output, outs = 0, False, []
+    for _ in range(10):  # 10 MiB printed in 1 MiB messages
+        msg = {"msg_type": "stream", "header": {"msg_type": "stream"}, "parent_header": {"msg_id": "m"},
+               "content": {"name": "stdout", "text": "x" * MiB}}
+        ep.output(outs, msg, None, 0)
+    assert sum(len(o.get("text", "")) for o in outs) <= 3 * MiB + 100
+    assert "output cut" in outs[-1]["text"]
+
+
+def test_the_grading_page_states_the_time_and_output_limits():
+    from prunerl.course.grading.batch import LOG_TAIL
+    from prunerl.course.grading.limited_execute import LimitedExecute
+
+    section = " ".join((REPO / "docs" / "grading.md").read_text().split())
+    assert all(notebook_budget(t) == 2 * t + 30 for t in (3, 10, 120))
+    assert "one time budget for all its cells, 2 × `--timeout` + 30 s (`batch.notebook_budget`)" in section
+    assert f"stopped after {notebook_budget(3)} s: the notebook did not finish" in section
+    assert f"the grader keeps the last {LOG_TAIL // MiB} MiB" in section
+    assert f"nbgrader keeps at most {LimitedExecute.max_output.default_value // MiB} MiB" in section
