@@ -41,3 +41,10 @@ def test_the_interview_history_path_is_the_one_the_code_uses(monkeypatch, tmp_pa
     assert shown in " ".join(capsys.readouterr().out.split())
     docs = (ROOT / "docs" / "interview.md").read_text()
     assert shown in docs and not re.findall(r"~/\.prunerl/[\w/]*interview\.json", docs.replace(shown, ""))
+
+
+def test_the_notebook_size_limit_the_grading_docs_state_is_the_codes():
+    from prunerl.course.grading import submissions
+
+    docs = (ROOT / "docs" / "grading.md").read_text()
+    assert f"one over {submissions.MAX_BYTES / 1024**2:g} MiB (`submissions.MAX_BYTES`)" in docs
