@@ -76,6 +76,13 @@ class TorchBackend(_Backend):
         return {f"{name}.weight" if name else "weight": m.weight.detach().cpu().numpy()
                 for name, m in self.prunable_layers(model)}
 
+    def prunable_gradients(self, model) -> Weights:
+        """The last backward pass's gradients of the prunable tensors (names as :meth:`prunable_weights`)."""
+        grads = {f"{name}.weight" if name else "weight": m.weight.grad for name, m in self.prunable_layers(model)}
+        if any(g is None for g in grads.values()):
+            raise ValueError("the network has no gradients: read them after a backward pass")
+        return {name: g.detach().cpu().numpy() for name, g in grads.items()}
+
     def set_prunable_weights(self, model, weights: Weights) -> None:
         import torch
 
@@ -161,6 +168,12 @@ class KerasBackend(_Backend):
 
     def prunable_weights(self, model) -> Weights:
         return {f"{name}/kernel": np.asarray(layer.kernel) for name, layer in self.prunable_layers(model)}
+
+    def prunable_gradients(self, model) -> Weights:
+        """The gradients its torch twin left with the model while fine-tuning (:func:`prunerl.finetune`)."""
+        from .keras_nets import held_gradients
+
+        return held_gradients(model)
 
     def set_prunable_weights(self, model, weights: Weights) -> None:
         layers = {f"{layer.name}/kernel": layer for layer in model.layers}

@@ -9,6 +9,8 @@ from .runtime import quiet_tensorflow
 
 quiet_tensorflow()  # before Keras loads TensorFlow: no C++ start-up lines, reproducible float sums
 
+import weakref  # noqa: E402
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -71,10 +73,31 @@ def keras_to_spec(model: keras.Model) -> tuple[dict, dict[str, np.ndarray]]:
     return {"obs_shape": list(model.input_shape[1:]), "layers": layers}, weights
 
 
+def _kernel_layout(w: np.ndarray) -> np.ndarray:
+    """A PyTorch weight ``(out, in[, kh, kw])`` in Keras' kernel layout ``([kh, kw,] in, out)``."""
+    w = np.asarray(w)
+    return w.T if w.ndim == 2 else w.transpose(2, 3, 1, 0)
+
+
 def set_keras_weights(model: keras.Model, weights: dict[str, np.ndarray]) -> None:
     """Load PyTorch-layout weights (spec indices) into the Dense/Conv2D layers of ``model``."""
     for i, layer in _spec_layers(model):
         if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D)):
-            w = np.asarray(weights[f"{i}.weight"])
-            kernel = w.T if w.ndim == 2 else w.transpose(2, 3, 1, 0)
-            layer.set_weights([kernel, np.asarray(weights[f"{i}.bias"])])
+            layer.set_weights([_kernel_layout(weights[f"{i}.weight"]), np.asarray(weights[f"{i}.bias"])])
+
+
+_GRADIENTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> its twin's last kernel gradients
+
+
+def hold_gradients(model: keras.Model, gradients: dict[str, np.ndarray]) -> None:
+    """Keep a torch twin's gradients (PyTorch names and layout) with ``model``, as ``{"<layer>/kernel": ...}`` in
+    Keras layout: a Keras model fine-tuned through a twin has no gradients of its own (RigL grows by them)."""
+    _GRADIENTS[model] = {f"{layer.name}/kernel": _kernel_layout(gradients[f"{i}.weight"])
+                         for i, layer in _spec_layers(model)
+                         if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D))}
+
+
+def held_gradients(model: keras.Model) -> dict[str, np.ndarray]:
+    if model not in _GRADIENTS:
+        raise ValueError("the Keras model has no gradients: they are held while prunerl.finetune trains it")
+    return _GRADIENTS[model]

@@ -59,6 +59,12 @@ def torch_weights(net: nn.Module) -> dict[str, np.ndarray]:
     return {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
 
 
+def torch_gradients(net: nn.Module) -> dict[str, np.ndarray]:
+    """The gradients of the last backward pass (copies), PyTorch names and layout; parameters without one are left
+    out."""
+    return {k: p.grad.detach().cpu().numpy().copy() for k, p in net.named_parameters() if p.grad is not None}
+
+
 def torch_to_spec(net: nn.Module) -> dict:
     """The spec of an ``nn.Sequential`` of Linear, Conv2d (square, valid padding), Flatten, ReLU and Tanh."""
     layers = []

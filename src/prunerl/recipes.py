@@ -5,7 +5,8 @@ and the training of the zoo's agents (:func:`train_agent`). :mod:`prunerl.prunin
   sparsity on the Zhu & Gupta (2017) cubic schedule between fractions of training, with the layer budget of
   :func:`prunerl.pruning.allocated_masks` (ERK by default, as Graesser et al. 2022 do), and holds the masks.
 - :func:`gradual_prune` raises global magnitude sparsity on that schedule during a plain fine-tune.
-- :func:`train_during` trains a network from scratch with that hook (the zoo recipe of the dense agent).
+- :func:`train_during` trains a network from scratch with that hook (the zoo recipe of the dense agent), or with
+  the sparse-from-the-start hooks of :mod:`prunerl.sparse_training` (static, SET, RigL; re-exported here).
 - :func:`prune_finetune` prunes a trained agent on the same schedule during a fine-tune made for pruned
   agents: DQN keeps its exploration low, fills the replay buffer with the agent's own play before any
   update (the pruned agent's, for a one-shot schedule) and uses a slower target network; PPO uses a tenth of
@@ -24,6 +25,8 @@ import numpy as np
 from . import zoo
 from .metrics import layer_sparsity, prunable_weights, sparsity as measured_sparsity
 from .pruning import allocated_masks, apply_masks, magnitude_masks, polynomial_sparsity
+from .sparse_training import (  # noqa: F401  (the sparse-training recipes live there; re-exported)
+    METHODS as SPARSE_METHODS, DynamicSparsity, cosine_drop_fraction, drop_and_grow, random_layer_masks)
 
 
 class SparsitySchedule:
@@ -127,9 +130,14 @@ def prune_finetune(model, env_id: str, sparsity: float, steps: int, seed: int = 
 
 
 def train_during(name: str, sparsity: float, seed: int, hparams: dict | None = None, allocation: str = "erk",
-                 ends: str = "allocate", begin: float = 0.2, end: float = 0.8, progress: bool = False):
+                 ends: str = "allocate", begin: float = 0.2, end: float = 0.8, progress: bool = False,
+                 method: str = "gmp", dynamic: dict | None = None):
     """Train the dense zoo agent ``name``'s network from scratch with its recipe, pruned during training;
-    returns the :class:`prunerl.train.TrainResult` (actor at ``sparsity``, best validated weights)."""
+    returns the :class:`prunerl.train.TrainResult` (actor at ``sparsity``, best validated weights).
+
+    ``method`` "gmp": gradual magnitude pruning between fractions ``begin`` and ``end``; "static", "set" or
+    "rigl": sparse from the first step (:class:`DynamicSparsity`, topology updates until ``end``, its other
+    settings in ``dynamic``), with the masks drawn from ``seed``."""
     import torch
 
     from . import nets
@@ -141,7 +149,13 @@ def train_during(name: str, sparsity: float, seed: int, hparams: dict | None = N
     torch.manual_seed(seed)
     actor = nets.build_torch(r.spec)
     critic = nets.build_torch(critic_spec(r.spec)) if r.algorithm == "ppo" else None
-    schedule = SparsitySchedule(sparsity, count_optimizer_steps(r.algorithm, hp), begin, end, allocation, ends)
+    total = count_optimizer_steps(r.algorithm, hp)
+    if method == "gmp":
+        schedule = SparsitySchedule(sparsity, total, begin, end, allocation, ends)
+    else:
+        schedule = DynamicSparsity(sparsity, total, method, end=end, allocation=allocation, ends=ends, seed=seed,
+                                   **(dynamic or {}))
+        schedule(actor, 0)  # sparse before the first update (and the DQN target network copies it so)
     tracker = Tracker(hp["total_steps"], r.env_id, hp.get("eval_every"), progress, f"training {name} sparse",
                       select_when=lambda: schedule.final)
     result = TRAINERS[r.algorithm](actor, r.env_id, seed, hp, callback=schedule, tracker=tracker, critic=critic)

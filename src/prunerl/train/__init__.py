@@ -112,6 +112,10 @@ def finetune(model, env_id: str, steps: int, seed: int = 0, callback=None, algor
 
         def sync(twin, step):  # the Keras model sees the twin's weights; its callback's edits flow back
             set_weights(model, nets.torch_weights(twin))
+            if getattr(callback, "needs_gradients", False):  # e.g. RigL's growth
+                from ..keras_nets import hold_gradients
+
+                hold_gradients(model, nets.torch_gradients(twin))
             callback(model, step)
             set_weights(twin, spec_and_weights(model)[1])
 
