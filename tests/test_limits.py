@@ -20,6 +20,7 @@ import nbformat
 import numpy as np
 import pytest
 
+from prunerl.commands.grade import _ungraded
 from prunerl.course.grading import sandbox
 from prunerl.course.grading.batch import notebook_budget
 from prunerl.course.grading.build import build
@@ -110,6 +111,7 @@ def test_honest_learners_keep_full_marks_and_every_notebook_is_graded(run):
     assert not by["1_honest"]["flags"] and not by["6_honest"]["flags"]
     for name in NAMES:  # a limit is a graded result: every test has a score and a message, none "not graded"
         assert not any((t["message"] or "").startswith("not graded") for t in by[name]["tests"]), by[name]
+        assert not _ungraded(by[name])  # so `prunerl grade` exits 0
 
 
 @pytest.mark.slow
