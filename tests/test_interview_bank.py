@@ -98,7 +98,7 @@ def test_a_rubric_point_that_contradicts_a_recorded_number_fails():
     q["facts"][0]["holds"] = "env_s > updates_s"
     errors = schema.number_errors([q])
     assert len(errors) == 1 and "rubric[1] contradicts the recorded numbers" in errors[0]
-    assert "updates_s = 1.5" in errors[0]
+    assert "updates_s = " in errors[0] and "env_s = " in errors[0]
     q["facts"][0]["holds"] = "open('x')"
     assert "not plain arithmetic" in schema.number_errors([q])[0]
 
@@ -116,4 +116,4 @@ def test_issue_19_corrections():
     field = bank["where-field-goes"]
     assert "Obando-Ceron, Courville & Castro (2024)" in field["answer"]["en"]
     assert "Obando-Ceron" in field["rubric"][3]["en"] and "not Graesser" in field["rubric"][3]["en"]
-    assert "0.82x" in _answers(bank["num-crossover-1024"])  # lesson 4: TensorFlow never wins at batch 1
+    assert "never beats tf.matmul" in _answers(bank["num-crossover-1024"])  # lesson 4: TensorFlow never wins at batch 1
