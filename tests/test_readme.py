@@ -3,11 +3,12 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from prunerl import compare as cmp
-from prunerl import compare_docs, zoo
+from prunerl import compare_docs, stats, zoo
 
 ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text()
@@ -43,28 +44,52 @@ def test_committed_summary_is_the_summary_of_the_committed_runs():
     pd.testing.assert_frame_equal(committed, cmp.summarize(results), check_dtype=False, rtol=1e-9)
 
 
+@pytest.fixture(scope="module")
+def committed():
+    return pd.read_csv(ROOT / compare_docs.ARTEFACTS / "results.csv"), compare_docs.load(ROOT)[1]
+
+
 @pytest.mark.slow
-def test_committed_runs_are_what_the_code_gives_now():
-    """Re-run part of the default configuration (compare is deterministic per seed) and match the committed rows.
-    Fails when the code (pruning, fine-tuning, evaluation, sparsity counting) has changed since the last
-    `prunerl compare --write-docs`."""
-    committed = pd.read_csv(ROOT / compare_docs.ARTEFACTS / "results.csv")
-    _, info = compare_docs.load(ROOT)
+def test_committed_one_shot_runs_are_what_the_code_gives_now(committed):
+    """Deterministic cells (one-shot pruning of the fixed agent, the shipped sparse agents: no training) are checked
+    closely: every count exactly, the returns to 1e-6 in at least 90 % of the rows (an evaluation on another CPU may
+    flip a greedy action at a near-tie of Q-values). Fails when pruning, evaluation or sparsity counting changed
+    since the last `prunerl compare --write-docs`."""
+    results, info = committed
     one_shot = [s for s in info["strategies"] if not cmp.REGISTRY[s].finetunes]
-    tuned = [s for s in info["strategies"] if cmp.REGISTRY[s].finetunes]
-    fresh = pd.concat([
-        cmp.compare(info["agent"], info["framework"], one_shot, [0.0, 0.5, 0.9], [0, 4], info["episodes"],
-                    info["finetune_steps"], l1_budget=info["l1_budget"]),
-        cmp.compare(info["agent"], info["framework"], tuned, [0.9], [1], info["episodes"], info["finetune_steps"],
-                    l1_budget=info["l1_budget"])])
-    keys = ["strategy", "target_sparsity", "seed"]
-    merged = fresh.merge(committed, on=keys, suffixes=("", "_committed"), validate="one_to_one")
+    fresh = cmp.compare(info["agent"], info["framework"], one_shot, [0.0, 0.5, 0.9], [0, info["seeds"][-1]],
+                        info["episodes"], info["finetune_steps"], l1_budget=info["l1_budget"])
+    merged = fresh.merge(results, on=["strategy", "target_sparsity", "seed"], suffixes=("", "_committed"),
+                         validate="one_to_one")
     assert len(merged) == len(fresh), "the committed results lack rows of the default configuration"
-    for col in ["mean_return", "std_return", "sparsity", "masked_sparsity", "unit_fraction", "nonzero_params",
-                "finetune_steps", "episode_seed"]:
-        pd.testing.assert_series_equal(merged[col], merged[f"{col}_committed"], check_names=False, rtol=1e-9,
+    for col in ["sparsity", "effective_sparsity", "unit_fraction", "nonzero_params", "train_steps", "episode_seed"]:
+        pd.testing.assert_series_equal(merged[col], merged[f"{col}_committed"], check_names=False, rtol=1e-12,
                                        check_dtype=False, obj=col)
     assert (merged["variation"] == merged["variation_committed"]).all()
+    same = np.isclose(merged["mean_return"], merged["mean_return_committed"], rtol=1e-6, atol=0)
+    assert same.mean() >= 0.9, merged.loc[~same, ["strategy", "target_sparsity", "seed", "mean_return",
+                                                  "mean_return_committed"]]
+
+
+@pytest.mark.slow
+def test_committed_trained_runs_agree_with_the_published_interval(committed):
+    """Trained cells are never compared bit for bit: RL training differs across CPUs in the last bits and that
+    grows (docs/compare.md). `gradual` at 90 % is re-run on 5 of the published seeds; the fresh [min, max] must
+    overlap the published interval of the median. If both samples come from one distribution the fresh five miss
+    [x(2), x(9)] of the published ten with probability 2 * 6 / C(15, 5) = 0.4 % (exchangeability), so a failure
+    means the code changed what training gives, not that the CPU did."""
+    results, info = committed
+    tuned = [s for s in info["strategies"] if cmp.REGISTRY[s].finetunes]
+    fresh = cmp.compare(info["agent"], info["framework"], tuned, [0.9], info["seeds"][:5], info["episodes"],
+                        info["finetune_steps"], l1_budget=info["l1_budget"])
+    published = cmp.summarize(results).set_index(["strategy", "target_sparsity"])
+    for strategy, runs in fresh.groupby("strategy"):
+        cell = published.loc[(strategy, 0.9)]
+        assert stats.level(len(runs)) == 0.9375 and cell["level"] >= 0.95
+        assert runs["mean_return"].min() <= cell["ci_high"] and runs["mean_return"].max() >= cell["ci_low"], (
+            strategy, runs["mean_return"].tolist(), (cell["ci_low"], cell["ci_high"]))
+        assert np.allclose(runs["sparsity"], cell["sparsity"], rtol=1e-9)
+        assert (runs["train_steps"] == info["finetune_steps"]).all()
 
 
 def test_run_json_is_valid():
@@ -82,3 +107,4 @@ def test_the_grading_speed_the_readme_quotes_is_the_benchmarks():
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert (f"grade in {m[2]} s with warm kernels ({m[1]} s without) and `--jobs 2` grades {rate[1]} learners "
             f"a minute ({today[1]} without)") in readme
+

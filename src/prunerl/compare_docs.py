@@ -55,22 +55,80 @@ def _pct(x: float) -> str:
     return f"{100 * x:g} %"
 
 
+def level_pct(summary: pd.DataFrame) -> str:
+    """The level of the intervals of ``summary`` (one seed count), e.g. ``"97.9 %"``."""
+    return f"{100 * summary['level'].min():.1f} %"
+
+
+def rate(row) -> str:
+    """``"10/10 [0.69, 1.00]"``: seeds that reached the bar, with the Clopper-Pearson interval on the rate."""
+    return f"{row.reached}/{row.seeds} [{row.rate_low:.2f}, {row.rate_high:.2f}]"
+
+
+def band(row) -> str:
+    """The interval of the median, or, where every seed agrees (no width), the rate of seeds at the bar."""
+    if row.ci_low == row.ci_high:
+        return f"all equal; bar reached by {rate(row)}"
+    return f"[{row.ci_low:.1f}, {row.ci_high:.1f}]"
+
+
 def _cell(row) -> str:
-    return f"{row.iqm_return:.1f} [{row.ci_low:.1f}, {row.ci_high:.1f}] at {row.sparsity:.3f}"
+    eff = f", effective {row.effective_sparsity:.3f}" if abs(row.effective_sparsity - row.sparsity) > 5e-4 else ""
+    return f"{row.median_return:.1f} {band(row)} at {row.sparsity:.3f}{eff}"
+
+
+def _vs(row) -> str:
+    if row.diff_median != row.diff_median:
+        return ""
+    return f"{row.diff_median:+.1f} [{row.diff_low:+.1f}, {row.diff_high:+.1f}], P(X>Y) {row.p_improvement:.2f}"
+
+
+def _trained(rows: pd.DataFrame) -> str:
+    """The training budgets of one strategy's rows, e.g. ``"60,000 / 20,000"`` for agents trained by two recipes."""
+    return " / ".join(f"{v:,.0f}" for v in dict.fromkeys(rows["train_steps"]))
+
+
+def _budget(steps: float) -> str:
+    return "no training" if steps == 0 else f"{steps:,.0f} env steps of training"
+
+
+def _ranking(df: pd.DataFrame, summary: pd.DataFrame, target: float) -> str:
+    """Best median among the arms of each training budget placed at the nominal sparsity, and whether the paired
+    interval separates it from every other arm of that budget."""
+    rows = summary[(summary["target_sparsity"] == target)]
+    placed = rows[(rows["sparsity"] - target).abs() <= 0.01]
+    parts = []
+    for steps, group in placed.groupby("train_steps", sort=True):
+        group = group.sort_values("median_return", ascending=False)
+        top = group.iloc[0]
+        if len(group) == 1:
+            parts.append(f"{_budget(steps)}: only `{top.strategy}` ({top.median_return:.1f})")
+            continue
+        values = {s: df[(df["strategy"] == s) & (df["target_sparsity"] == target)].sort_values("seed")["mean_return"]
+                  for s in group["strategy"]}
+        tied = [s for s in group["strategy"][1:] if stats.paired(values[top.strategy], values[s])["low"] <= 0]
+        verdict = (f"not separated from {', '.join(f'`{s}`' for s in tied)}" if tied
+                   else "above every other (paired interval above 0)")
+        parts.append(f"{_budget(steps)}: `{top.strategy}` {top.median_return:.1f}, {verdict}")
+    return f"{_pct(target)}: " + "; ".join(parts)
 
 
 def render_block(root: Path | str = ".") -> str:
     """The README block, from the committed artefacts only."""
-    from .compare import summarize
+    from .compare import REFERENCE, summarize
     from .plotting import caption
 
     df, info = load(root)
     summary = summarize(df)
     n = int(summary["seeds"].max())
+    level = level_pct(summary)
     seeds = sorted(df["seed"].unique())
     levels = sorted(t for t in summary["target_sparsity"].unique() if t > 0)
     low, high = stats.return_range(info["env_id"])
     bounded = f", hence never outside {info['env_id']}'s return range [{low:g}, {high:g}]" if low is not None else ""
+    from .zoo import recipe
+
+    bar = recipe(info["agent"]).return_bar
     lines = [BEGIN, "<!-- Generated from docs/compare/ (results.csv, run.json): `prunerl compare --write-docs` re-runs "
              "and re-renders, `python -m prunerl.compare_docs` re-renders. Do not edit by hand. -->", "",
              f"**The default run** (`prunerl compare` with no arguments): `{info['agent']}` ({info['framework']}), "
@@ -82,43 +140,58 @@ def render_block(root: Path | str = ".") -> str:
              f"time ({info['threads']} compute thread; load average {info['load_average']:.1f} at the start). "
              f"Every number below is in [`docs/compare/results.csv`](docs/compare/results.csv) (one row per run) "
              f"and [`summary.csv`](docs/compare/summary.csv).", "",
-             f"Each cell: interquartile mean (IQM) over the {n} seeds of each seed's mean return, [its 95 % "
-             f"percentile-bootstrap interval over seeds] (`prunerl.stats`; never outside the per-seed values"
-             f"{bounded}), and the achieved sparsity: the fraction of the dense agent's prunable weights gone "
-             f"once dead units are removed (`prunerl.structured.shrink`), counted the same way for every "
-             f"strategy. † A deterministic strategy prunes the same network at every seed: its interval is "
-             f"{stats.EPISODE_NOISE}.", "",
-             "| strategy | " + " | ".join(_pct(t) for t in levels) + " |",
-             "|---|" + "---|" * len(levels)]
+             f"Each cell: the median over the {n} seeds of each seed's mean return, [its {level} order-statistic "
+             f"interval] (`prunerl.stats`: distribution-free, it holds the population median at least {level} of "
+             f"the time whatever the shape of the returns, as `tests/test_coverage.py` measures; never outside the "
+             f"per-seed values{bounded}). Where every seed gives the same return the interval has no width, and the "
+             f"cell says instead how many seeds reached the agent's bar ({bar:g}), with a 95 % Clopper–Pearson "
+             f"interval on the rate. Then the achieved sparsity (the fraction of prunable weights that are zero) "
+             f"and, where it differs, the effective sparsity (once dead units are removed, "
+             f"`prunerl.structured.shrink`). † A deterministic strategy prunes the same network at every seed: its "
+             f"interval is {stats.EPISODE_NOISE}. *Trained*: env steps of training behind the network.", "",
+             "| strategy | trained | " + " | ".join(_pct(t) for t in levels) + " |",
+             "|---|---|" + "---|" * len(levels)]
     dense = summary[summary["target_sparsity"] == 0]
     for strategy in info["strategies"]:
         rows = summary[(summary["strategy"] == strategy) & (summary["target_sparsity"] > 0)]
         mark = " †" if (rows["variation"] == stats.EPISODE_NOISE).all() else ""
         cells = {row.target_sparsity: _cell(row) for row in rows.itertuples()}
-        lines.append(f"| `{strategy}`{mark} | " + " | ".join(cells.get(t, "") for t in levels) + " |")
+        lines.append(f"| `{strategy}`{mark} | {_trained(rows)} | "
+                     + " | ".join(cells.get(t, "") for t in levels) + " |")
     if len(dense):
         d = dense.iloc[0]
-        lines += ["", f"The dense agent: IQM {d.iqm_return:.1f} [{d.ci_low:.1f}, {d.ci_high:.1f}] "
-                  f"({stats.EPISODE_NOISE})."]
-    best = []
-    for t in levels:
-        top = summary[summary["target_sparsity"] == t].sort_values("iqm_return", ascending=False).iloc[0]
-        best.append(f"{_pct(t)}: `{top.strategy}` {top.iqm_return:.1f}")
-    lines += [f"Best IQM at each nominal sparsity: {'; '.join(best)}."]
-    first = summary[summary["target_sparsity"] == levels[0]]
-    gaps = [f"`{r.strategy}` {r.sparsity:.3f}" for r in first.itertuples()]
-    lines += ["", f"Unstructured masks kill units too (a hidden unit whose outgoing weights are all pruned does "
-              f"nothing; one whose incoming weights are all pruned is a constant, folded into the next layer's "
-              f"bias), so their achieved sparsity exceeds the nominal one; "
-              f"achieved at a nominal {_pct(levels[0])}: {', '.join(gaps)}. With `--l1-budget equal-nonzero` "
-              f"(the default: `l1_structured` then keeps as many non-zero weights as an unstructured mask of the "
-              f"nominal sparsity, instead of far fewer) `l1_structured` removes the fraction of hidden units "
-              f"whose shrunk network keeps the nominal share of weights "
-              f"({', '.join(_pct(round(r.unit_fraction, 4)) for r in _l1_rows(summary, levels))} of the units); "
-              f"`--l1-budget units` reads the target as the unit fraction instead.", "",
+        lines += ["", f"The dense agent: median {d.median_return:.1f} {band(d)} ({stats.EPISODE_NOISE})."]
+    lines += ["", f"**Paired against `{REFERENCE}`** at the same nominal sparsity (the field's standard baseline: "
+              f"one-shot, no training), seed by seed on the same episodes: the median difference in return, [its "
+              f"{level} order-statistic interval], and the probability of improvement P(X>Y) (Agarwal et al. "
+              f"2021: the share of seed pairs where the strategy scores higher, ties half). A strategy beats the "
+              f"reference only where the whole interval is above 0; the column *trained* says what budget bought "
+              f"the difference.", "",
+              "| strategy | trained | " + " | ".join(_pct(t) for t in levels) + " |",
+              "|---|---|" + "---|" * len(levels)]
+    for strategy in info["strategies"]:
+        rows = summary[(summary["strategy"] == strategy) & (summary["target_sparsity"] > 0)]
+        if strategy != REFERENCE:
+            cells = {row.target_sparsity: _vs(row) for row in rows.itertuples()}
+            lines.append(f"| `{strategy}` | {_trained(rows)} | "
+                         + " | ".join(cells.get(t, "") for t in levels) + " |")
+    unplaced = sorted({r.strategy for r in summary[summary["target_sparsity"] > 0].itertuples()
+                       if abs(r.sparsity - r.target_sparsity) > 0.01})
+    lines += ["", "**Best median at each nominal sparsity, like with like** (arms of one training budget, at "
+              "achieved sparsity within 0.01 of the nominal"
+              + (f"; not ranked: {', '.join(f'`{s}`' for s in unplaced)}, placed elsewhere" if unplaced else "")
+              + "): " + "; ".join(_ranking(df, summary, t) for t in levels) + ".", "",
+              f"With `--l1-budget {info['l1_budget']}` `l1_structured` removes the fraction of hidden units whose "
+              f"shrunk network keeps as many non-zero weights as the nominal sparsity leaves "
+              f"({', '.join(_pct(round(r.unit_fraction, 4)) for r in _l1_rows(summary, levels))} of the units): "
+              f"it is matched on effective sparsity; its achieved sparsity is lower because a removed unit's "
+              f"outgoing weights are dead but not zero. Unstructured masks kill units too (a unit whose outgoing "
+              f"weights are all pruned does nothing; one whose incoming weights are all pruned is a constant), so "
+              f"their effective sparsity exceeds the achieved one. `--l1-budget units` reads the target as the "
+              f"unit fraction instead.", "",
               f"![prunerl compare on {info['agent']}]({PLOT.as_posix()})", "",
-              "*" + caption(n).replace("\n", " ") + " Dashed lines, † in the table: episode noise only.*",
-              END]
+              "*" + caption(n, summary["level"].min()).replace("\n", " ") + " Dashed lines, † in the table: "
+              "episode noise only.*", END]
     return "\n".join(lines)
 
 

@@ -16,14 +16,15 @@ PALETTE = [("tab:gray", "o"), ("tab:blue", "s"), ("tab:green", "^"), ("tab:orang
            ("tab:purple", "P"), ("tab:brown", "X"), ("tab:pink", "*"), ("tab:olive", "h"), ("tab:cyan", "p")]
 
 
-def caption(n_seeds: int, confidence: float = 0.95) -> str:
-    return (f"Line: interquartile mean over {n_seeds} seeds; band: {confidence:.0%} percentile-bootstrap interval "
-            f"over seeds;\ndots: one per seed. x: achieved sparsity (non-zero prunable weights after removing "
-            f"dead units).")
+def caption(n_seeds: int, level: float) -> str:
+    """``level``: the exact coverage of the order-statistic interval (:func:`prunerl.stats.level`)."""
+    return (f"Line: median over {n_seeds} seeds; band: its {100 * level:.1f} % order-statistic interval (no width "
+            f"where every seed agrees);\ndots: one per seed. x: achieved sparsity (fraction of prunable weights "
+            f"that are zero).")
 
 
 def plot_comparison(df: pd.DataFrame, title: str | None = None, confidence: float = 0.95):
-    """Return vs ACHIEVED sparsity, one line per strategy: IQM over seeds, its bootstrap band, per-seed dots.
+    """Return vs ACHIEVED sparsity, one line per strategy: median over seeds, its order-statistic band, per-seed dots.
 
     ``df`` is the tidy frame of :func:`prunerl.compare.compare` (one row per run: the per-seed dots need it).
     Strategies whose band is episode noise only (deterministic pruning) say so in the legend. The y-axis
@@ -44,7 +45,7 @@ def plot_comparison(df: pd.DataFrame, title: str | None = None, confidence: floa
         noise = (group["variation"] == EPISODE_NOISE).all()
         label = f"{strategy} (band: {EPISODE_NOISE})" if noise else strategy
         x = group["sparsity"].to_numpy(float)
-        ax.plot(x, group["iqm_return"], marker=marker, color=color, label=label, linestyle="--" if noise else "-")
+        ax.plot(x, group["median_return"], marker=marker, color=color, label=label, linestyle="--" if noise else "-")
         ax.fill_between(x, group["ci_low"].to_numpy(float), group["ci_high"].to_numpy(float), color=color,
                         alpha=0.15, linewidth=0)
         runs = pruned[pruned["strategy"] == strategy]
@@ -53,20 +54,20 @@ def plot_comparison(df: pd.DataFrame, title: str | None = None, confidence: floa
     dense = summary[summary["target_sparsity"] == 0]
     if len(dense):
         row = dense.iloc[0]
-        ax.axhline(row["iqm_return"], color="black", linestyle=":", linewidth=1,
-                   label=f"dense (IQM {row['iqm_return']:.1f}, band: {EPISODE_NOISE})")
+        ax.axhline(row["median_return"], color="black", linestyle=":", linewidth=1,
+                   label=f"dense (median {row['median_return']:.1f}, band: {EPISODE_NOISE})")
     low, high = return_range(str(df["env_id"].iloc[0]))
     seen = df["mean_return"].to_numpy(float)
     low = float(seen.min()) if low is None else low
     high = float(seen.max()) if high is None else high
     pad = 0.03 * (high - low or 1.0)
     ax.set_ylim(low - pad, high + pad)
-    ax.set_xlabel("achieved sparsity (fraction of the dense agent's prunable weights that are gone)")
+    ax.set_xlabel("achieved sparsity (fraction of prunable weights that are zero)")
     ax.set_ylabel("return (mean over a seed's episodes)")
     ax.set_title(f"{title or 'return vs sparsity'} ({n_seeds} seeds)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.text(0.01, 0.01, caption(n_seeds, confidence), fontsize=8, va="bottom", ha="left")
+    fig.text(0.01, 0.01, caption(n_seeds, summary["level"].min()), fontsize=8, va="bottom", ha="left")
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
 

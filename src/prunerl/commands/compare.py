@@ -35,9 +35,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--finetune-oneshot", action="store_true",
                         help="also fine-tune one-shot pruned agents (masks held) for --finetune-steps")
     parser.add_argument("--l1-budget", default=L1_BUDGETS[0], metavar="|".join(L1_BUDGETS),
-                        help="equal-nonzero: l1_structured removes the unit fraction that leaves as many non-zero "
-                             "weights as the target sparsity (fair against the other strategies); units: the "
-                             "target is the fraction of hidden units (default: %(default)s)")
+                        help="equal-nonzero: l1_structured removes the unit fraction whose shrunk network keeps as "
+                             "many non-zero weights as the target sparsity leaves (its effective sparsity matches "
+                             "the target; its achieved sparsity, zeros only, is lower); units: the target is the "
+                             "fraction of hidden units (default: %(default)s)")
     parser.add_argument("--out", default="runs/compare", help="output folder (default: %(default)s)")
     parser.add_argument("--threads", type=positive_int, default=1,
                         help="torch/TensorFlow CPU threads; these networks are too small to gain from more, and "
@@ -63,20 +64,28 @@ def _table(summary, agent: str, framework: str, n_seeds: int):
     from rich.markup import escape
     from rich.table import Table
 
-    title = f"prunerl compare: {agent} [{framework}], IQM over {n_seeds} seeds, 95% percentile-bootstrap interval"
+    from ..compare import REFERENCE
+    from ..compare_docs import band, level_pct, rate
+
+    level = level_pct(summary)
+    title = (f"prunerl compare: {agent} [{framework}], median over {n_seeds} seeds, {level} order-statistic interval; "
+             f"paired against {REFERENCE} at the same nominal sparsity (same seeds and episodes)")
     table = Table(title=escape(title), title_justify="left")
-    for col in ["strategy", "nominal", "achieved", "IQM", "95% interval", "band", "non-zero", "dense KiB",
-                "CSR KiB", "kFLOPs", "nz kFLOPs"]:
-        table.add_column(col, justify="left" if col in ("strategy", "band") else "right", no_wrap=True)
+    for col in ["strategy", "nominal", "achieved", "effective", "trained", "median", f"{level} interval", "band",
+                "reached bar", f"vs {REFERENCE}", "P(X>Y)", "non-zero", "CSR KiB", "nz kFLOPs"]:
+        table.add_column(escape(col), justify="left" if col in ("strategy", "band") else "right", no_wrap=True)
     previous = None
     for row in summary.itertuples():
         if previous is not None and row.strategy != previous:
             table.add_section()
         previous = row.strategy
-        table.add_row(row.strategy, f"{row.target_sparsity:.2f}", f"{row.sparsity:.3f}", f"{row.iqm_return:.1f}",
-                      f"[{row.ci_low:.1f}, {row.ci_high:.1f}]", row.variation, f"{row.nonzero_params:,.0f}",
-                      f"{row.dense_bytes / 1024:.1f}", f"{row.csr_bytes / 1024:.1f}", f"{row.flops / 1000:.1f}",
-                      f"{row.nonzero_flops / 1000:.1f}")
+        paired = "" if row.diff_median != row.diff_median else \
+            f"{row.diff_median:+.1f} [{row.diff_low:+.1f}, {row.diff_high:+.1f}]"
+        pi = "" if row.p_improvement != row.p_improvement else f"{row.p_improvement:.2f}"
+        table.add_row(row.strategy, f"{row.target_sparsity:.2f}", f"{row.sparsity:.3f}",
+                      f"{row.effective_sparsity:.3f}", f"{row.train_steps:,.0f}", f"{row.median_return:.1f}",
+                      escape(band(row)), row.variation, escape(rate(row)), escape(paired), pi,
+                      f"{row.nonzero_params:,.0f}", f"{row.csr_bytes / 1024:.1f}", f"{row.nonzero_flops / 1000:.1f}")
     return table
 
 
@@ -90,15 +99,16 @@ def run(args) -> int:
     import time
 
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..backend import set_threads
-    from ..compare import REGISTRY, CompareError, compare, summarize, validate
+    from ..compare import REFERENCE, REGISTRY, CompareError, compare, summarize, validate
     from ..compare_docs import write_outputs
 
     console = Console()
     if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
-        console = Console(width=160)
+        console = Console(width=240)
     try:
         strategies, sparsities, seeds = _parse(args)
         env_id = validate(args.agent, args.framework, strategies, sparsities, seeds, args.episodes,
@@ -135,11 +145,15 @@ def run(args) -> int:
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     console.print(_table(summarize(df), args.agent, args.framework, len(seeds)))
     paths = write_outputs(df, args.out, title=f"{args.agent} [{args.framework}]: return vs achieved sparsity")
-    console.print(f"{total} runs in {wall:.1f} s ({cpu:.1f} s CPU); seeds {seeds}, {args.episodes} episodes each "
-                  f"(seed s plays reset seeds 1000 s, 1000 s + 1, ...). Return: interquartile mean over seeds with "
-                  f"a 95% percentile-bootstrap interval; band 'episode noise only' = deterministic pruning, the "
-                  f"same network at every seed. Achieved sparsity, sizes and FLOPs: the network after removing dead "
-                  f"units.")
+    console.print(escape(f"{total} runs in {wall:.1f} s ({cpu:.1f} s CPU); seeds {seeds}, {args.episodes} episodes "
+                  f"each "
+                  f"(seed s plays reset seeds 1000 s, 1000 s + 1, ...). Return: median over seeds with its "
+                  f"distribution-free order-statistic interval at its exact level (prunerl.stats); where every seed "
+                  f"agrees, how many seeds reached the bar instead, with a 95% Clopper-Pearson interval on the rate. "
+                  f"vs {REFERENCE}: median paired difference [interval]; A beats B only if the interval excludes 0. "
+                  f"Band 'episode noise only' = deterministic pruning, the same network at every seed. Achieved "
+                  f"sparsity: fraction of prunable weights that are zero; effective: after removing dead units "
+                  f"(sizes and FLOPs too). Trained: env steps of training each arm got."))
     for kind, path in paths.items():
         console.print(f"  {kind}: {path}")
     if args.write_docs:
