@@ -199,8 +199,9 @@ def apply_verdicts(course: Path, entries, verdicts: dict) -> None:
     nbgrader's feedback shows what the learner scored; ``verdicts`` gains them too.
 
     Whether a graded cell ran is read from the notebook nbgrader saved, never from the kernel: nbgrader clears every
-    count and output before it runs a notebook, so a cell the kernel never ran (skipped by a tag, say) has none and
-    scores 0. A cell held for review is marked as needing a manual grade, as formgrader shows it."""
+    count and output before it runs a notebook, so a cell the kernel never ran (skipped by a tag, say) has neither
+    and scores 0 (a cell the grader stopped carries the grader's own error, and that message stands). A cell held
+    for review is marked as needing a manual grade, as formgrader shows it."""
     from nbgrader.api import Gradebook, MissingEntry
 
     with warnings.catch_warnings(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
@@ -214,7 +215,8 @@ def apply_verdicts(course: Path, entries, verdicts: dict) -> None:
             if not path.exists():
                 continue
             nb = nbformat.read(path, as_version=4)
-            ran = {grade_id(c) for c in nb.cells if c.cell_type == "code" and c.get("execution_count") is not None}
+            ran = {grade_id(c) for c in nb.cells  # outputs without a count: the grader's own note of a stopped run
+                   if c.cell_type == "code" and (c.get("execution_count") is not None or c.get("outputs"))}
             verdict = verdicts.setdefault((sid, assignment), {"tests": {}, "flags": []})
             for g in nb_grades:
                 if g.cell.cell_type == "code" and g.name not in ran:

@@ -139,6 +139,7 @@ def scan(cells: list[str], exercise: str) -> tuple[dict[str, list[str]], list[st
     uses: dict[str, set[str]] = {}
     everywhere: list[str] = []
     runs: list[set[str]] = []  # names that top-level code which binds nothing uses (a hook, a loop, exec)
+    defs: set[str] = set()
     for source in cells:
         try:
             tree = ast.parse(source)
@@ -146,18 +147,21 @@ def scan(cells: list[str], exercise: str) -> tuple[dict[str, list[str]], list[st
             continue
         for stmt in tree.body:
             names = _bound(stmt)
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defs.add(stmt.name)
             found = _finds(stmt, refs)
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and refs:
                 close = similarity(stmt, refs)
                 if close:
                     found.append(f"is {close[0]:.0%} the same code as {close[1]}")
             loads = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+            called = {n.func.id for n in ast.walk(stmt) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
             for name in names:
                 uses.setdefault(name, set()).update(loads)
                 tainted.setdefault(name, []).extend(f"{name}: {f}" for f in found)
             if not names or not isinstance(stmt, BINDING):  # it may define or fill anything (exec, a loop, a hook)
                 everywhere += [f"code at the top of a cell {f}" for f in found]
-                runs.append(loads)
+                runs.append(loads - called)  # handed on (a hook registered), not merely tried out
                 for name in loads if found else ():  # e.g. the namespace exec fills
                     tainted.setdefault(name, []).append(f"{name}: filled by code that {found[0]}")
     tainted = {k: v for k, v in tainted.items() if v and k in uses}
@@ -169,8 +173,8 @@ def scan(cells: list[str], exercise: str) -> tuple[dict[str, list[str]], list[st
             if via and name not in tainted:
                 tainted[name] = [f"{name}: uses {', '.join(via)}"]
                 changed = True
-    everywhere += [f"code at the top of a cell runs {', '.join(sorted(used & set(tainted)))}" for used in runs
-                   if used & set(tainted)]
+    handed = [used & set(tainted) & defs for used in runs]  # a tainted function handed on: a hook, a callback
+    everywhere += [f"code at the top of a cell hands on {', '.join(sorted(h))}" for h in handed if h]
     return {k: sorted(set(v)) for k, v in tainted.items()}, sorted(set(everywhere))
 
 
@@ -179,7 +183,7 @@ def held(params: dict, cells: list[str]) -> dict[str, str]:
     tainted, everywhere = scan(cells, params["exercise"])
     out = {}
     for gid, names in params.get("uses", {}).items():
-        evidence = list(everywhere) + [e for n in names for e in tainted.get(n, [])]
+        evidence = [e for n in names for e in tainted.get(n, [])] + list(everywhere)
         if evidence:
-            out[gid] = "; ".join(evidence[:6])
+            out[gid] = "; ".join(evidence[:8])
     return out

@@ -59,11 +59,15 @@ def _source(cell) -> str:
 
 
 def _names(source: str) -> list[str]:
+    """The learner's names a graded cell relies on: those its hidden checks are given, else every name it uses."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return []
-    return sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)})
+    checks = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+              and isinstance(n.func.value, ast.Name) and n.func.value.id == "checks"]
+    nodes = [a for c in checks for a in c.args] if checks else [tree]
+    return sorted({n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)})
 
 
 def tests_of(assignment: str, course_dir: Path) -> dict[str, list[str]]:
