@@ -162,3 +162,21 @@ def test_train_dense_agent_leaves_sparse_agents_to_the_recipes():
     with pytest.raises(ValueError, match="cartpole-dqn-s90 is a sparse agent"):
         train_dense_agent("cartpole-dqn-s90")
     assert prunerl.train_agent.__module__ == "prunerl.recipes"  # the public entry trains dense and sparse agents
+
+
+def test_minatar_breakout_trains_through_its_recipe(tmp_path):
+    """The pixel-game agent's env and network fit, the DQN trainer moves its convolution, and the recipe writes
+    a loadable agent (a smoke run: far too short to learn)."""
+    from prunerl.train import train_dense_agent
+
+    r = prunerl.zoo.recipe("minatar-breakout-dqn")
+    env = prunerl.make_env(r.env_id)
+    assert env.observation_space.shape == (10, 10, 4) and env.action_space.n == r.spec["layers"][-1]["out"] == 3
+    torch.manual_seed(0)
+    net = nets.build_torch(r.spec)
+    conv_before = net[0].weight.detach().clone()
+    result = dqn.train(net, r.env_id, 0, dict(r.hparams, **DQN_SHORT, buffer_size=5_000, eval_every=None))
+    assert result.optimizer_steps == 250 and not torch.equal(net[0].weight, conv_before)
+    info = train_dense_agent("minatar-breakout-dqn", total_steps=300, progress=False, zoo_dir=tmp_path)
+    assert info["env_steps"] == 300 and info["eval"]["episodes"] == 20
+    assert prunerl.load_agent("minatar-breakout-dqn", zoo_dir=tmp_path)(np.zeros((2, 10, 10, 4))).shape == (2, 3)

@@ -63,6 +63,15 @@ def test_agent_meets_its_return_bar(name, framework):
     assert result.mean == pytest.approx(info["eval"]["mean_return"], abs=1e-6 * max(1.0, abs(result.mean)))
 
 
+def test_minatar_breakout_bar_is_far_above_random_play():
+    """The pixel-game agent's bar means something: uniformly random play on the same seeded episodes scores a
+    small fraction of it, and the trained agent is far from any ceiling (bricks come back: no maximum score)."""
+    r = zoo.recipe("minatar-breakout-dqn")
+    rng = np.random.default_rng(0)
+    random_play = evaluate(lambda obs: rng.integers(0, 3, len(obs)), r.env_id, episodes=20, seed=0)
+    assert random_play.mean < r.return_bar / 4, random_play
+
+
 def test_unknown_agent_lists_the_known_ones():
     with pytest.raises(zoo.UnknownAgentError) as err:
         prunerl.load_agent("cartpole-ppo")
