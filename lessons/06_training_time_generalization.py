@@ -202,7 +202,8 @@ L.record("06_training_time_generalization", masked_sparsity=0.9, masked_update_r
 # observation noise.
 # Each seed $s$ fine-tunes both agents with seed $s$ and evaluates them on its own episodes
 # (`stats.episode_seed(s)`), the same episodes for both, so the comparison is paired within a seed; the
-# uncertainty is a bootstrap over seeds (lesson 5's convention), not over pooled episodes, which share a network.
+# uncertainty is an interval over seeds (`prunerl.stats`: the order-statistic interval of the median), not over
+# pooled episodes, which share a network.
 #
 # **Choosing `SPARSITY` without peeking.** Lesson 1's one-shot curve is not monotone (an agent can fail at 50 %
 # and hold at 70 %), so no level is simply "tolerated". We choose the level on **validation episodes** (reset
@@ -295,7 +296,8 @@ caveat = ("" if recovered else " **But** the pruned agent is weaker on the nomin
 L.md(
     f"**What the numbers show.** Averaged over {len(columns) - 1} perturbed settings (paired episodes within each "
     f"seed), the pruned agent's return minus the fine-tuned dense agent's has an IQM over {len(SEEDS)} seeds of "
-    f"{effect['iqm']:+.1f} (95 % bootstrap interval over seeds {lo:+.1f} to {hi:+.1f}); the pruned agent has the "
+    f"{effect['iqm']:+.1f} (median {effect['median']:+.1f}, its {effect['level']:.1%} order-statistic interval over "
+    f"seeds {lo:+.1f} to {hi:+.1f}); the pruned agent has the "
     f"higher IQM in {wins} of {len(columns) - 1} settings. So {verdict}"
     + (f", but the average is carried by a few settings (ahead in only {wins} of {len(columns) - 1}): look at "
        "the per-setting bars before generalising, as Hooker et al. warn" if lo > 0 and wins < (len(columns) - 1) / 2
