@@ -108,3 +108,12 @@ def test_the_grading_speed_the_readme_quotes_is_the_benchmarks():
     assert (f"grade in {m[2]} s with warm kernels ({m[1]} s without) and `--jobs 2` grades {rate[1]} learners "
             f"a minute ({today[1]} without)") in readme
 
+
+
+def test_the_reproducibility_measurement_docs_compare_quotes_is_the_recorded_one():
+    record = json.loads((ROOT / compare_docs.ARTEFACTS / "reproducibility.json").read_text())
+    page = " ".join((ROOT / "docs" / "compare.md").read_text().split())
+    default = record["results"]["default"]["weights_sha256"]
+    for name, result in record["results"].items():
+        same = "same weights" if result["weights_sha256"] == default else "other weights"
+        assert f"`{name}`: {result['mean_return']:.1f} ({same}, {result['train_cpu_seconds']:.1f} s CPU)" in page, name
