@@ -1,5 +1,6 @@
-"""`prunerl compare`: independent seeds, IQM + bootstrap intervals inside the return range, fair budgets,
-per-seed plot, outputs, errors, and the strategy table."""
+"""`prunerl compare`: independent seeds, the median and its order-statistic interval inside the return range, paired
+comparisons with the reference, one definition of achieved sparsity, rankings at equal budgets, per-seed plot,
+outputs, errors, and the strategy table."""
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -28,8 +29,8 @@ def test_tidy_frame_has_one_row_per_strategy_sparsity_seed(runs):
     assert len(runs) == len(STRATEGIES) * len(SPARSITIES) * len(SEEDS)
     combos = set(zip(runs["strategy"], runs["target_sparsity"], runs["seed"]))
     assert combos == {(st, sp, se) for st in STRATEGIES for sp in SPARSITIES for se in SEEDS}
-    for col in ["mean_return", "sparsity", "masked_sparsity", "nonzero_params", "dense_bytes", "csr_bytes", "flops",
-                "nonzero_flops", "variation"]:
+    for col in ["mean_return", "sparsity", "effective_sparsity", "train_steps", "nonzero_params", "dense_bytes",
+                "csr_bytes", "flops", "nonzero_flops", "variation"]:
         assert runs[col].notna().all(), col
 
 
@@ -43,17 +44,26 @@ def test_each_seed_plays_its_own_episodes(runs):
         assert row["mean_return"].item() == expected
 
 
-def test_summary_is_the_iqm_and_bootstrap_interval_over_seeds(runs):
+def test_summary_is_the_median_interval_rate_and_paired_comparison_over_seeds(runs):
     summary = cmp.summarize(runs)
     assert set(zip(summary["strategy"], summary["target_sparsity"])) == {
         (st, sp) for st in STRATEGIES for sp in SPARSITIES}
     assert (summary["seeds"] == len(SEEDS)).all()
     for row in summary.itertuples():
         per_seed = runs[(runs["strategy"] == row.strategy) & (runs["target_sparsity"] == row.target_sparsity)]
-        expected = stats.summarize(per_seed["mean_return"])
-        assert (row.iqm_return, row.ci_low, row.ci_high) == (expected["iqm"], expected["low"], expected["high"])
-        assert per_seed["mean_return"].min() <= row.ci_low <= row.iqm_return <= row.ci_high
+        expected = stats.summarize(per_seed["mean_return"], bar=475.0)
+        assert (row.median_return, row.ci_low, row.ci_high, row.level, row.reached, row.rate_low) == (
+            expected["median"], expected["low"], expected["high"], expected["level"], expected["reached"],
+            expected["rate_low"])
+        assert per_seed["mean_return"].min() <= row.ci_low <= row.median_return <= row.ci_high
         assert row.ci_high <= per_seed["mean_return"].max() <= 500
+        reference = runs[(runs["strategy"] == cmp.REFERENCE) & (runs["target_sparsity"] == row.target_sparsity)]
+        if row.target_sparsity == 0 or row.strategy == cmp.REFERENCE:
+            assert np.isnan(row.diff_median) and np.isnan(row.p_improvement)
+            continue
+        paired = stats.paired(per_seed.sort_values("seed")["mean_return"], reference.sort_values("seed")["mean_return"])
+        assert (row.diff_median, row.diff_low, row.diff_high, row.p_improvement) == (
+            paired["median_diff"], paired["low"], paired["high"], paired["p_improvement"])
 
 
 def test_deterministic_strategies_are_labelled_episode_noise_only(runs):
@@ -70,33 +80,40 @@ def test_deterministic_strategies_are_labelled_episode_noise_only(runs):
     assert tuned["variation"] == "seeds" and tuned["finetune_steps"] == STEPS
 
 
-def test_achieved_sparsity_counts_nonzero_weights_after_removing_dead_units(runs):
+def test_achieved_sparsity_counts_zero_weights_and_effective_sparsity_dead_ones(runs):
+    """One definition of achieved sparsity (zeros among the prunable weights, what exercise 4 counts); the
+    effective sparsity also counts weights left dead by removed units."""
     for row in runs[runs["target_sparsity"] > 0].itertuples():
         model = prunerl.load_agent("cartpole-dqn")
         if row.strategy == "gradual":
             continue  # trained: checked through its mask below
         prunerl.pruning.prune(model, row.strategy, row.unit_fraction if row.strategy == "l1_structured"
                               else row.target_sparsity, row.seed)
+        assert row.sparsity == prunerl.metrics.sparsity(model)
         nonzero = prunerl.metrics.count_params(shrink(model))["prunable_nonzero"]
-        assert row.sparsity == pytest.approx(1 - nonzero / DENSE_WEIGHTS), row
-    unstructured = runs[(runs["target_sparsity"] > 0) & (runs["strategy"] != "l1_structured")]
-    np.testing.assert_allclose(unstructured["masked_sparsity"], unstructured["target_sparsity"], atol=1e-3)
-    assert (unstructured["sparsity"] >= unstructured["masked_sparsity"] - 1e-12).all()
+        assert row.effective_sparsity == pytest.approx(1 - nonzero / DENSE_WEIGHTS), row
+    pruned = runs[runs["target_sparsity"] > 0]
+    unstructured = pruned[pruned["strategy"] != "l1_structured"]
+    np.testing.assert_allclose(unstructured["sparsity"], unstructured["target_sparsity"], atol=1e-4)
+    assert (pruned["effective_sparsity"] >= pruned["sparsity"] - 1e-12).all()
+    half = runs[(runs["strategy"] == "global_magnitude") & (runs["target_sparsity"] == 0.5)]
+    assert (half["sparsity"] == 0.5).all() and (half["effective_sparsity"] > 0.6).all()  # 0.500, not 0.667
 
 
 def test_l1_structured_budgets():
     """equal-nonzero: the shrunk network keeps the target's share of weights; units: a fraction of units,
     whose outgoing columns go too (4-128-128-2 keeps 17,152 of 67,072 weights at 50 % of the units)."""
     units = cmp.run_one("cartpole-dqn", "l1_structured", 0.5, 0, episodes=1, l1_budget="units")
-    assert units["unit_fraction"] == 0.5 and units["masked_sparsity"] < 0.5
-    assert units["sparsity"] == 1 - (4 * 128 + 128 * 128 + 128 * 2) / DENSE_WEIGHTS
+    assert units["unit_fraction"] == 0.5 and units["sparsity"] < 0.5
+    assert units["effective_sparsity"] == 1 - (4 * 128 + 128 * 128 + 128 * 2) / DENSE_WEIGHTS
     for target in (0.5, 0.9):
         equal = cmp.run_one("cartpole-dqn", "l1_structured", target, 0, episodes=1)
         kept = round(256 * (1 - equal["unit_fraction"]))
-        assert equal["sparsity"] == 1 - (4 * kept + kept * kept + 2 * kept) / DENSE_WEIGHTS
-        assert abs(equal["sparsity"] - target) < 0.005  # one unit more or fewer moves it by ~0.4 %
+        assert equal["effective_sparsity"] == 1 - (4 * kept + kept * kept + 2 * kept) / DENSE_WEIGHTS
+        assert abs(equal["effective_sparsity"] - target) < 0.005  # one unit more or fewer moves it by ~0.4 %
         for other in (kept - 1, kept + 1):  # the closest budget of all unit counts
-            assert abs(1 - (6 * other + other * other) / DENSE_WEIGHTS - target) >= abs(equal["sparsity"] - target)
+            assert abs(1 - (6 * other + other * other) / DENSE_WEIGHTS - target) >= \
+                abs(equal["effective_sparsity"] - target)
 
 
 def test_sparsity_zero_is_the_dense_agent_for_every_strategy(runs):
@@ -128,7 +145,7 @@ def test_intervals_stay_in_the_return_range_of_every_zoo_agent(agent):
     assert (summary["ci_low"] >= low).all() and (summary["ci_high"] <= high).all()
     assert (summary["ci_low"] <= summary["iqm_return"]).all() and (summary["iqm_return"] <= summary["ci_high"]).all()
     l1 = runs[(runs["strategy"] == "l1_structured") & (runs["target_sparsity"] == 0.8)]
-    assert (abs(l1["sparsity"] - 0.8) < 0.05).all()  # equal-nonzero budget on MLPs and the MiniGrid CNN
+    assert (abs(l1["effective_sparsity"] - 0.8) < 0.05).all()  # equal-nonzero budget on MLPs and the MiniGrid CNN
 
 
 def test_plot_shows_seeds_points_range_and_noise_label(runs):
@@ -170,7 +187,8 @@ def test_cli_prints_the_table_and_writes_outputs(tmp_path, capsys):
                  "--episodes", "1", "--out", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
-    for text in ["global_magnitude", "95% interval", "nominal", "achieved", "episode noise only", "IQM over 2 seeds"]:
+    for text in ["random", "50.0 % interval", "nominal", "achieved", "effective", "episode noise only",
+                 "median over 2 seeds", "vs global_magnitude", "P(X>Y)", "reached bar"]:
         assert text in printed, text
     assert (out / "results.csv").exists() and (out / "summary.csv").exists() and (out / "compare.png").exists()
 
@@ -206,11 +224,16 @@ def test_docs_record_and_readme_block_round_trip(runs, tmp_path):
     text = (tmp_path / "README.md").read_text()
     block = compare_docs.readme_block(text)
     assert block == compare_docs.render_block(tmp_path) and text.endswith("\n\n## next\n")
-    assert "IQM" in block and f"over {len(SEEDS)} seeds" in block and "†" in block
-    assert "(docs/compare_cartpole.png)" in block
+    assert "median" in block and f"over the {len(SEEDS)} seeds" in block and "†" in block
+    assert "(docs/compare_cartpole.png)" in block and "50.0 % order-statistic interval" in block
     summary = cmp.summarize(runs)
     gm = summary[(summary["strategy"] == "global_magnitude") & (summary["target_sparsity"] == 0.5)].iloc[0]
-    assert f"{gm.iqm_return:.1f} [{gm.ci_low:.1f}, {gm.ci_high:.1f}] at {gm.sparsity:.3f}" in block
+    assert f"{gm.median_return:.1f} {compare_docs.band(gm)} at 0.500, effective {gm.effective_sparsity:.3f}" in block
+    rnd = summary[(summary["strategy"] == "random") & (summary["target_sparsity"] == 0.9)].iloc[0]
+    assert "| `random` | 0 | " in block and compare_docs._vs(rnd) in block
+    # Like with like: the trained arm is ranked apart, l1_structured (matched on effective sparsity) not at all.
+    best = next(line for line in block.splitlines() if line.startswith("**Best median"))
+    assert f"{STEPS} env steps of training: only `gradual`" in best and "not ranked: `l1_structured`" in best
     with pytest.raises(ValueError, match="exactly one"):
         compare_docs.replace_block("no markers", block)
 
@@ -242,8 +265,8 @@ def test_tensorflow_agent_gives_the_same_table(keras):
     args = dict(strategies=["global_magnitude", "l1_structured"], sparsities=[0.0, 0.5], seeds=[0], episodes=2)
     tf_runs = cmp.compare("cartpole-dqn", "tensorflow", **args)
     torch_runs = cmp.compare("cartpole-dqn", "torch", **args)
-    for col in ["mean_return", "sparsity", "unit_fraction", "nonzero_params", "dense_bytes", "csr_bytes", "flops",
-                "nonzero_flops"]:
+    for col in ["mean_return", "sparsity", "effective_sparsity", "unit_fraction", "nonzero_params", "dense_bytes",
+                "csr_bytes", "flops", "nonzero_flops"]:
         np.testing.assert_allclose(tf_runs[col].to_numpy(float), torch_runs[col].to_numpy(float), err_msg=col)
 
 
