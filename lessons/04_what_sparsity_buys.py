@@ -14,18 +14,18 @@
 # %% [markdown]
 # # Lesson 4 — What sparsity buys: bytes in three formats, and when a sparse kernel wins
 #
-# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/prunerl/prunerl/blob/main/lessons/04_what_sparsity_buys.ipynb)
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/prunerl/prunerl/blob/v0.1.0/lessons/04_what_sparsity_buys.ipynb)
 #
 # What the seed blog claims and what the course measured: [the claims page](../docs/claims.md).
 
 # %%
-# On Colab only: install the course (agents, helpers, both frameworks); elsewhere this cell does nothing.
+# On Colab only: install the course without touching Colab's own torch, TensorFlow and NumPy; elsewhere this cell does nothing.
 import sys
 
 if "google.colab" in sys.modules:
     import subprocess
 
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "prunerl @ git+https://github.com/prunerl/prunerl"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "prunerl @ git+https://github.com/prunerl/prunerl@v0.1.0", "minigrid>=3.0,<4", "box2d==2.3.10", "minatar>=1.0.15,<2"], check=True)
 
 
 # %%

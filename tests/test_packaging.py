@@ -166,3 +166,12 @@ def test_colab_already_has_everything_else_the_course_needs():
         if have is None or (name not in SAME_MODULE and not req.specifier.contains(have, prereleases=True)):
             unmet.append(f"{who} needs {req} (Colab has {have})")
     assert not unmet, unmet
+
+
+def test_every_exercise_opens_with_the_colab_cell():
+    """The released exercises (what learners open on Colab) install the course as the lessons do."""
+    import json
+
+    for path in sorted((ROOT / "exercises").glob("ex*.ipynb")):
+        code = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+        assert "".join(code[0]["source"]).strip() == colab.install_cell().strip(), f"{path.name}: stale Colab cell"

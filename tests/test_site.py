@@ -13,7 +13,7 @@ from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
 
-from prunerl.course.site import REPOSITORY
+from prunerl.course.site import RELEASE, REPOSITORY
 from prunerl.course.site.notebooks import colab_cell, lesson_sources, source_hash, stale_lessons, staleness
 from prunerl.course.site.pages import exercise_track
 
@@ -56,17 +56,17 @@ def test_site_command_check_fails_on_a_stale_lesson(tmp_path, capsys):
 def test_every_lesson_has_the_colab_cell_and_badge():
     for py in lesson_sources(ROOT):
         text = py.read_text()
-        assert colab_cell(REPOSITORY) in text, f"{py.name}: the Colab install cell is missing or changed"
-        assert f"blob/main/lessons/{py.stem}.ipynb" in text, f"{py.name}: no Colab badge"
+        assert colab_cell() in text, f"{py.name}: the Colab install cell is missing or changed"
+        assert f"github/{REPOSITORY}/blob/{RELEASE}/lessons/{py.stem}.ipynb" in text, f"{py.name}: no Colab badge"
         first_code_cell = re.search(r"^# %%$", text, re.M).start()
-        assert text.index(colab_cell(REPOSITORY)) == first_code_cell, f"{py.name}: the Colab cell must come first"
+        assert text.index(colab_cell()) == first_code_cell, f"{py.name}: the Colab cell must come first"
 
 
 def test_colab_cell_does_nothing_off_colab():
     import sys
 
     namespace = {}
-    exec(colab_cell(REPOSITORY).replace("# %%\n", ""), namespace)  # noqa: S102 - the lesson's own cell
+    exec(colab_cell().replace("# %%\n", ""), namespace)  # noqa: S102 - the lesson's own cell
     assert "subprocess" not in namespace and "google.colab" not in sys.modules
 
 

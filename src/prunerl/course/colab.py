@@ -19,7 +19,7 @@ from pathlib import Path
 
 # What prunerl needs that Colab does not ship, each installed with --no-deps. minigrid imports `pygame`, which
 # Colab's pygame provides (minigrid asks for pygame-ce, a fork installing the same module: it would overwrite it).
-COLAB_LACKS = ("minigrid>=3.0,<4", "box2d==2.3.10")
+COLAB_LACKS = ("minigrid>=3.0,<4", "box2d==2.3.10", "minatar>=1.0.15,<2")
 
 
 def _project() -> tuple[str, str]:

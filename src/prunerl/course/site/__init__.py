@@ -2,5 +2,9 @@
 released exercises (task and contract only), the claims page and the benchmark results."""
 from __future__ import annotations
 
-# Where the course lives on GitHub: Colab badges open its notebooks, Colab's first cell installs from it.
-REPOSITORY = "prunerl/prunerl"
+from ..colab import release, repository
+
+# Where the course lives on GitHub ([project.urls] in pyproject.toml): Colab badges open its notebooks at the release
+# tag of this version, and the first cell installs from there.
+REPOSITORY = repository()
+RELEASE = release()

@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 META_KEY = "prunerl"
-COLAB_INSTALL = "prunerl @ git+https://github.com/{repository}"
 PAIRING = "ipynb,py:percent"  # jupytext pairs the two files: Jupyter opens either with the outputs of the .ipynb
 
 
@@ -70,14 +69,9 @@ def execute(py: Path, timeout: int = 3600) -> tuple[Path, float]:
     return out, seconds
 
 
-def colab_cell(repository: str) -> str:
-    """The first code cell of every lesson: on Colab it installs the course; anywhere else it does nothing."""
-    return (
-        "# %%\n"
-        "# On Colab only: install the course (agents, helpers, both frameworks); elsewhere this cell does nothing.\n"
-        "import sys\n\n"
-        'if "google.colab" in sys.modules:\n'
-        "    import subprocess\n\n"
-        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", '
-        f'"{COLAB_INSTALL.format(repository=repository)}"], check=True)\n'
-    )
+def colab_cell() -> str:
+    """The first code cell of every lesson: on Colab it installs the course (:mod:`prunerl.course.colab`); anywhere
+    else it does nothing."""
+    from ..colab import install_cell
+
+    return "# %%\n" + install_cell()

@@ -29,7 +29,10 @@ FORBIDDEN = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN
 
 
 def colab_url(repository: str, path: str) -> str:
-    return f"https://colab.research.google.com/github/{repository}/blob/main/{path}"
+    """Colab opens the notebook as released (the tag of this version), not a moving branch."""
+    from ..colab import release
+
+    return f"https://colab.research.google.com/github/{repository}/blob/{release()}/{path}"
 
 
 def badge(repository: str, path: str) -> str:
