@@ -237,3 +237,20 @@ def test_an_oversized_notebook_is_refused_before_it_is_read(tmp_path):
     reason, grown_mib = done.stdout.splitlines()
     assert f"is 200 MiB, more than the {MAX_BYTES // 1024 ** 2} MiB a submission may be" in reason
     assert int(grown_mib) < 10, grown_mib  # reading it would add 200 MiB, parsing it 900
+
+
+def test_a_track_named_at_either_end_of_the_file_name_is_that_track(tmp_path):
+    """Both tracks of an exercise carry the same grade_ids, so a loose file is matched by the assignment its name
+    starts or ends with (an LMS prefixes the learner's name), never by a tie of cell ids."""
+    from types import SimpleNamespace
+
+    from prunerl.course.grading.submissions import Submission, match_assignment
+
+    known = {"ex1_threshold_torch": {"a", "b"}, "ex1_threshold_tf": {"a", "b"}}
+    template = SimpleNamespace(gids=lambda: known)
+    cases = (("alice_ex1_threshold_torch", "ex1_threshold_torch"), ("ex1_threshold_tf_v2", "ex1_threshold_tf"),
+             ("carol_ex1_threshold_tf", "ex1_threshold_tf"))
+    for name, want in cases:
+        sub = Submission(path=tmp_path / f"{name}.ipynb", label=name)
+        match_assignment(sub, template)
+        assert sub.assignment == want, name

@@ -131,10 +131,10 @@ def run_batch(template: Template, entries: list[tuple[str, str, object]], workdi
     limit = 120 + (budget + 30) * len(entries)  # whatever the number of cells: each notebook stops at its budget
     ahead = kernelpool.lookahead() if limits else 0
     env, extra = sandbox.prepare(workdir, limits, [template.path, *forbidden], warm=ahead > 0, budget=budget)
-    forks = zygote  # its checker runs under the kernels' limits, its CPU time that of all the batch's notebooks
-    if zygote is not None and limits:
-        forks = zygote.limited(dict(sandbox.kernel_limits(limits), cpu=limits.cpu * len(entries)))
-    checker = judging.Checker(judging.check_jobs(template.path, workdir, entries), workdir, forks)
+    # the checker runs under the kernels' limits, its CPU time that of all the batch's notebooks, however it starts
+    checks = dict(sandbox.kernel_limits(limits), cpu=limits.cpu * len(entries)) if limits else None
+    forks = zygote.limited(checks) if zygote is not None and checks else zygote
+    checker = judging.Checker(judging.check_jobs(template.path, workdir, entries), workdir, forks, checks)
     try:  # the warm sandboxes bind the check params: started after check_jobs wrote them
         with kernelpool.WarmPool(workdir, course, [(sid, a) for sid, a, _nb in entries], ahead, zygote):
             rc, log = _nbgrader(course, ["autograde", "--assignment=*", "--force", *_autograde_args(timeout),
@@ -143,8 +143,8 @@ def run_batch(template: Template, entries: list[tuple[str, str, object]], workdi
         checker.close()
         raise
     verdicts = checker.verdicts()  # every kernel of the batch is dead by now
-    if verdicts and (course / "autograded").is_dir():
-        judging.apply_verdicts(course, entries, verdicts)
+    if (course / "autograded").is_dir():  # also without hidden checks: a test cell that did not run scores 0
+        judging.apply_verdicts(course, entries, verdicts, timeout, limits)
     if feedback and (course / "autograded").is_dir():
         _nbgrader(course, ["generate_feedback", "--assignment=*", "--force"], 120 + 10 * len(entries))
     results: dict[tuple[str, str], dict] = {}

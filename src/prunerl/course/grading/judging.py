@@ -48,14 +48,24 @@ def check_jobs(course: Path, batch: Path, entries) -> dict[tuple[str, str], tupl
     return jobs
 
 
-def _judge(jobs: list[dict], workdir: Path) -> list[dict] | None:
-    """Run the checker on ``jobs`` in one process; None when it fails."""
+def _limited(limits: dict | None):
+    """A ``preexec_fn`` that puts a checker started here under ``limits`` (the kernels' address space, the batch's CPU
+    time): it reads what kernels wrote, and a record can be made to blow up."""
+    if limits is None:
+        return None
+    from .sandbox_launch import apply_rlimits, checker_rlimits
+
+    return lambda: apply_rlimits(checker_rlimits(limits))
+
+
+def _judge(jobs: list[dict], workdir: Path, limits: dict | None = None) -> list[dict] | None:
+    """Run the checker on ``jobs`` in one process (under ``limits``); None when it fails."""
     path = workdir / f"judge-{len(list(workdir.glob('judge-*')))}.json"
     path.write_text(json.dumps(jobs))
     try:
         res = subprocess.run([sys.executable, "-m", "prunerl.course.grading.checker", "judge", "--batch", str(path)],
                              capture_output=True, text=True, timeout=600 + 60 * len(jobs),
-                             env=dict(os.environ, PYTHONWARNINGS="ignore"))
+                             env=dict(os.environ, PYTHONWARNINGS="ignore"), preexec_fn=_limited(limits))
         verdicts = json.loads(res.stdout) if res.returncode == 0 else None
     except (subprocess.SubprocessError, json.JSONDecodeError):
         return None
@@ -85,8 +95,9 @@ class Checker:
     sandbox has ended (``status.json`` written: no process of it left). It never runs learner code; records are
     data. Without a sandbox, everything is judged after nbgrader."""
 
-    def __init__(self, jobs: dict[tuple[str, str], tuple[dict, list[str]]], batch: Path, zygote=None):
-        self.jobs, self.batch = jobs, Path(batch)
+    def __init__(self, jobs: dict[tuple[str, str], tuple[dict, list[str]]], batch: Path, zygote=None,
+                 limits: dict | None = None):
+        self.jobs, self.batch, self.limits = jobs, Path(batch), limits
         self.sent: list[tuple[str, str]] = []
         self.odd: dict[tuple[str, str], int] = {}
         self._lock, self._stop = threading.Lock(), threading.Event()
@@ -103,7 +114,8 @@ class Checker:
             env = quiet_tensorflow(dict(os.environ, PYTHONWARNINGS="ignore"))  # the same float sums as the kernels
             self.proc = subprocess.Popen([sys.executable, "-m", "prunerl.course.grading.judging", *tracks],
                                          text=True, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.DEVNULL, start_new_session=True)
+                                         stderr=subprocess.DEVNULL, start_new_session=True,
+                                         preexec_fn=_limited(limits))
         self._thread = threading.Thread(target=self._feed, daemon=True)
         self._thread.start()
 
@@ -154,7 +166,7 @@ class Checker:
             except json.JSONDecodeError:
                 verdict = None
             if not isinstance(verdict, dict):  # this notebook's records broke the judge: once more, alone
-                one = _judge([self.jobs[key][0]], self.batch)
+                one = _judge([self.jobs[key][0]], self.batch, self.limits)
                 verdict = one[0] if one else {"tests": {g: {"passed": False, "message": "the hidden check could not "
                                                             "read what this notebook recorded"}
                                                         for g in self.jobs[key][1]}, **FAILED}
@@ -194,15 +206,18 @@ def serve(tracks: list[str]) -> None:
         proto.flush()
 
 
-def apply_verdicts(course: Path, entries, verdicts: dict) -> None:
+def apply_verdicts(course: Path, entries, verdicts: dict, timeout: int, limits=None) -> None:
     """Final scores into the batch gradebook (and the checker's message into the autograded notebook), so that
     nbgrader's feedback shows what the learner scored; ``verdicts`` gains them too.
 
     Whether a graded cell ran is read from the notebook nbgrader saved, never from the kernel: nbgrader clears every
     count and output before it runs a notebook, so a cell the kernel never ran (skipped by a tag, say) has neither
     and scores 0 (a cell the grader stopped carries the grader's own error, and that message stands). A cell held
-    for review is marked as needing a manual grade, as formgrader shows it."""
+    for review is marked as needing a manual grade, as formgrader shows it. The note added to a failed cell (what the
+    feedback shows) is the learner's own mistake where the cell failed before its check (``results.failed_test``)."""
     from nbgrader.api import Gradebook, MissingEntry
+
+    from .results import failed_test
 
     with warnings.catch_warnings(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         warnings.simplefilter("ignore")
@@ -231,9 +246,9 @@ def apply_verdicts(course: Path, entries, verdicts: dict) -> None:
             gb.db.commit()
             for cell in nb.cells:
                 if grade_id(cell) in failed:
+                    note = failed_test(nb, cell, failed[grade_id(cell)].get("message") or None, timeout, limits).message
                     cell.outputs.append(nbformat.v4.new_output(
-                        "error", ename="HiddenCheckFailed", evalue=failed[grade_id(cell)].get("message", ""),
-                        traceback=[f"HiddenCheckFailed: {failed[grade_id(cell)].get('message', '')}"]))
+                        "error", ename="HiddenCheckFailed", evalue=note, traceback=[f"HiddenCheckFailed: {note}"]))
             nbformat.write(nb, path)
 
 

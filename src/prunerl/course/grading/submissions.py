@@ -202,9 +202,9 @@ def match_assignment(sub: Submission, template) -> None:
     if stem in known:
         sub.assignment = stem
         return
-    prefixed = [a for a in known if stem.startswith(a)]
-    if prefixed:
-        sub.assignment = max(prefixed, key=len)
+    named = [a for a in known if stem.startswith(a) or stem.endswith(a)]  # ex1_threshold_torch_v2, alice_ex1_...
+    if named:
+        sub.assignment = max(named, key=len)
         return
     if folder_hint:
         sub.assignment = folder_hint
