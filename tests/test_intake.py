@@ -24,7 +24,6 @@ import pytest
 
 from prunerl.cli import main
 from prunerl.course.grading import sandbox
-from prunerl.course.grading.build import build
 from prunerl.course.grading.grade import grade
 from prunerl.course.grading.layout import Layout, grade_id
 from prunerl.course.grading.submissions import MAX_BYTES, collect
@@ -43,13 +42,8 @@ needs_sandbox = pytest.mark.skipif(sandbox.unavailable() is not None, reason="no
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory) -> Layout:
-    layout = Layout(tmp_path_factory.mktemp("course"))
-    layout.sources.mkdir(parents=True)
-    shutil.copy2(REPO / "autograder" / "nbgrader_config.py", layout.course / "nbgrader_config.py")
-    shutil.copy2(FIXTURES / "grading" / "sources" / f"{A}.py", layout.sources / f"{A}.py")
-    build(layout, log=lambda _m: None)
-    return layout
+def course(fx_course) -> Layout:
+    return fx_course
 
 
 def _solution(layout: Layout):

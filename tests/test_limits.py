@@ -9,7 +9,6 @@ bounded record loader, without a grading run.
 from __future__ import annotations
 
 import copy
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -20,9 +19,8 @@ import pytest
 from prunerl.commands.grade import _ungraded
 from prunerl.course.grading import sandbox
 from prunerl.course.grading.batch import notebook_budget
-from prunerl.course.grading.build import build
 from prunerl.course.grading.grade import grade
-from prunerl.course.grading.layout import Layout, grade_id
+from prunerl.course.grading.layout import grade_id
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures"
@@ -48,12 +46,8 @@ def _peak_rss() -> int:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, monkeypatch_module) -> dict:
-    layout = Layout(tmp_path_factory.mktemp("lim_course"))
-    layout.sources.mkdir(parents=True)
-    shutil.copy2(REPO / "autograder" / "nbgrader_config.py", layout.course / "nbgrader_config.py")
-    shutil.copy2(FIXTURE / "grading" / "sources" / f"{A}.py", layout.sources / f"{A}.py")
-    build(layout, log=lambda _m: None)
+def run(tmp_path_factory, monkeypatch_module, fx_course) -> dict:
+    layout = fx_course
     full = nbformat.read(layout.exercises / f"{A}.ipynb", as_version=4)
     sol = nbformat.read(layout.solutions / f"{A}.ipynb", as_version=4)
     for gid in ("threshold_prune", "double"):

@@ -26,8 +26,7 @@ from prunerl.cli import main
 from prunerl.runtime import TF_QUIET_ENV
 from prunerl.commands import grade as grade_command
 from prunerl.course.grading import sandbox
-from prunerl.course.grading.build import build
-from prunerl.course.grading.layout import Layout, default_layout, grade_id
+from prunerl.course.grading.layout import default_layout, grade_id
 from prunerl.course.grading.grade import grade
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,16 +56,6 @@ def _attack_output(out: Path, label: str) -> str:
     path = next(p for p in (out / "autograded").glob("*/*/*.ipynb") if label in p.parts[-3])  # <student>/<a>/
     nb = nbformat.read(path, as_version=4)
     return "".join(o.get("text", "") for o in nb.cells[2].outputs if o.get("output_type") == "stream")
-
-
-@pytest.fixture(scope="session")
-def fx_course(tmp_path_factory) -> Layout:
-    layout = Layout(tmp_path_factory.mktemp("sbx_course"))
-    layout.sources.mkdir(parents=True)
-    shutil.copy2(REPO / "autograder" / "nbgrader_config.py", layout.course / "nbgrader_config.py")
-    shutil.copy2(FIXTURE / "grading" / "sources" / f"{A}.py", layout.sources / f"{A}.py")
-    build(layout, log=lambda _m: None)
-    return layout
 
 
 @pytest.fixture(scope="session")
