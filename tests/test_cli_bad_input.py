@@ -21,7 +21,7 @@ from prunerl import cli
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures"
-LIMIT = 180  # seconds: bad input is rejected at once (a busy machine makes "at once" slow); one still running accepted it
+LIMIT = 180  # seconds: bad input is refused at once (a busy machine makes "at once" slow); one still running took it
 
 
 # (argv, a phrase the one-line message must contain); {names} are filled in by the fixture.
