@@ -113,6 +113,19 @@ def _ranking(df: pd.DataFrame, summary: pd.DataFrame, target: float) -> str:
     return f"{_pct(target)}: " + "; ".join(parts)
 
 
+def _strategy_table(summary, strategies, levels, cell, mark: bool) -> list[str]:
+    """A table of one row per strategy and one column per nominal sparsity, each cell ``cell(row)``; ``mark``: a †
+    after a strategy whose every cell is episode noise only."""
+    lines = ["| strategy | trained | " + " | ".join(_pct(t) for t in levels) + " |", "|---|---|" + "---|" * len(levels)]
+    for strategy in strategies:
+        rows = summary[(summary["strategy"] == strategy) & (summary["target_sparsity"] > 0)]
+        dagger = " †" if mark and (rows["variation"] == stats.EPISODE_NOISE).all() else ""
+        cells = {row.target_sparsity: cell(row) for row in rows.itertuples()}
+        lines.append(f"| `{strategy}`{dagger} | {_trained(rows)} | "
+                     + " | ".join(cells.get(t, "") for t in levels) + " |")
+    return lines
+
+
 def render_block(root: Path | str = ".") -> str:
     """The README block, from the committed artefacts only."""
     from .compare import REFERENCE, summarize
@@ -149,15 +162,8 @@ def render_block(root: Path | str = ".") -> str:
              f"and, where it differs, the effective sparsity (once dead units are removed, "
              f"`prunerl.structured.shrink`). † A deterministic strategy prunes the same network at every seed: its "
              f"interval is {stats.EPISODE_NOISE}. *Trained*: env steps of training behind the network.", "",
-             "| strategy | trained | " + " | ".join(_pct(t) for t in levels) + " |",
-             "|---|---|" + "---|" * len(levels)]
+             *_strategy_table(summary, info["strategies"], levels, _cell, mark=True)]
     dense = summary[summary["target_sparsity"] == 0]
-    for strategy in info["strategies"]:
-        rows = summary[(summary["strategy"] == strategy) & (summary["target_sparsity"] > 0)]
-        mark = " †" if (rows["variation"] == stats.EPISODE_NOISE).all() else ""
-        cells = {row.target_sparsity: _cell(row) for row in rows.itertuples()}
-        lines.append(f"| `{strategy}`{mark} | {_trained(rows)} | "
-                     + " | ".join(cells.get(t, "") for t in levels) + " |")
     if len(dense):
         d = dense.iloc[0]
         lines += ["", f"The dense agent: median {d.median_return:.1f} {band(d)} ({stats.EPISODE_NOISE})."]
@@ -167,14 +173,7 @@ def render_block(root: Path | str = ".") -> str:
               f"2021: the share of seed pairs where the strategy scores higher, ties half). A strategy beats the "
               f"reference only where the whole interval is above 0; the column *trained* says what budget bought "
               f"the difference.", "",
-              "| strategy | trained | " + " | ".join(_pct(t) for t in levels) + " |",
-              "|---|---|" + "---|" * len(levels)]
-    for strategy in info["strategies"]:
-        rows = summary[(summary["strategy"] == strategy) & (summary["target_sparsity"] > 0)]
-        if strategy != REFERENCE:
-            cells = {row.target_sparsity: _vs(row) for row in rows.itertuples()}
-            lines.append(f"| `{strategy}` | {_trained(rows)} | "
-                         + " | ".join(cells.get(t, "") for t in levels) + " |")
+              *_strategy_table(summary, [s for s in info["strategies"] if s != REFERENCE], levels, _vs, mark=False)]
     unplaced = sorted({r.strategy for r in summary[summary["target_sparsity"] > 0].itertuples()
                        if abs(r.sparsity - r.target_sparsity) > 0.01})
     lines += ["", "**Best median at each nominal sparsity, like with like** (arms of one training budget, at "
