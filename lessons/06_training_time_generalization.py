@@ -316,7 +316,9 @@ L.record("06_training_time_generalization", sparsity=SPARSITY, validation_bar=0.
 #   sparse kernels save time, and sparse-from-scratch papers (RigL, RLx2, Sokar et al. 2022) count FLOPs or
 #   environment steps, not wall-clock.
 # - **Confounding pruning with extra training**: the fine-tuned dense control is what the pruned agent must beat.
-# - **Unpaired comparisons**: use the same evaluation seeds for both agents and compare episode by episode.
+# - **Unpaired comparisons**: use the same seeds and evaluation episodes for both agents and compare seed by
+#   seed (one difference per seed, `stats.paired`): a seed's episodes share one network, so they are not
+#   independent draws.
 # - **Reading a null result as failure**: "no effect at this scale" is the finding; Hooker et al. (2019) show
 #   top-line numbers can also hide losses on rare cases, so look at the worst settings too.
 # - **In-distribution returns as evidence of generalisation**: a higher return on the training task (as in
