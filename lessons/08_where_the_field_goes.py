@@ -69,8 +69,10 @@ L.interview_card(8)
 # dormant-neuron count is framework-free.
 
 # %%
+import keras
 import matplotlib.pyplot as plt
 import numpy as np
+import tensorflow as tf
 import torch
 
 import prunerl
@@ -97,14 +99,47 @@ stages["80% pruned"] = pruned
 tuned = L.clone(pruned)
 prunerl.finetune(tuned, ENV, FT_STEPS, seed=0, callback=hold_masks(masks))
 stages["80% pruned + fine-tune"] = tuned
-kconv = L.convert(pruned, "tensorflow")  # the same count on the Keras twin
-assert L.dormant_fraction(kconv, obs) == L.dormant_fraction(pruned, obs)
 
 dorm = {(name, tau): L.dormant_fraction(net, obs, tau) for name, net in stages.items() for tau in TAUS}
 rets = {name: prunerl.evaluate(net, ENV, EPISODES).mean for name, net in stages.items()}
 for name in stages:
     print(f"{name:24s} return {rets[name]:6.1f}  " + "  ".join(
         f"tau={tau}: " + "/".join(f"{d:.0%}" for d in dorm[name, tau]) for tau in TAUS))
+
+# %% [markdown]
+# The score $s_i^\ell$ above is a few lines in either framework: run the observations through the network, keep
+# every hidden layer's post-ReLU output, average $|h_i|$ over the states and divide by the layer's mean.
+# (`L.dormant_fraction` computes the same from the weights with NumPy, for any model.) The same 80 % pruning of
+# the agent loaded as a Keras model gives the same scores:
+
+# %%
+def torch_scores(net, obs):
+    x, scores = torch.as_tensor(obs), []
+    with torch.no_grad():
+        for layer in net:
+            x = layer(x)
+            if isinstance(layer, torch.nn.ReLU):
+                scores.append((x.abs().mean(0) / x.abs().mean()).numpy())
+    return scores
+
+
+def keras_scores(model, obs):
+    hidden = [layer.output for layer in model.layers if layer.name.startswith("relu")]
+    return [np.asarray(tf.reduce_mean(tf.abs(h), 0) / tf.reduce_mean(tf.abs(h)))
+            for h in keras.Model(model.inputs, hidden)(obs)]
+
+
+# %%
+keras_pruned = prunerl.load_agent(AGENT, framework="tensorflow")
+pruning.prune(keras_pruned, "global_magnitude", SPARSITY)
+by_framework = {"PyTorch": (pruned, torch_scores(pruned, obs)), "Keras": (keras_pruned, keras_scores(keras_pruned, obs))}
+for name, (model, scores) in by_framework.items():
+    print(f"{name:8s} sparsity {metrics.sparsity(model):.3f}  0.025-dormant per hidden layer "
+          + "/".join(f"{np.mean(s <= 0.025):.1%}" for s in scores)
+          + f"  return {prunerl.evaluate(model, ENV, EPISODES).mean:6.1f}")
+print("L.dormant_fraction (NumPy)  " + "/".join(f"{d:.1%}" for d in L.dormant_fraction(pruned, obs)))
+gap = max(np.abs(t - k).max() for t, k in zip(by_framework["PyTorch"][1], by_framework["Keras"][1]))
+print(f"largest gap between the two frameworks' scores: {gap:.1e}")
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.3))
