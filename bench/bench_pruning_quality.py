@@ -175,9 +175,11 @@ def report(df) -> str:
     lines += ["", "Where the numbers come from: `zoo` rows evaluate the shipped agents (`src/prunerl/zoo/<agent>-s90`/"
               "`-s95`; recipe, seed, per-layer sparsity and training time in their cards): `cartpole-dqn-s90` was "
               "pruned during training from scratch, the other seven by `prune_finetune` from the shipped dense agent "
-              "with larger budgets than the `finetune` rows. `finetune` counts the starting weights among its "
-              "validated candidates, so where fine-tuning does not beat the pruned agent on the validation seeds "
-              "(LunarLander, whose recipe prunes one-shot) it returns the one-shot network.",
+              "with larger budgets than the `finetune` rows. `finetune` keeps the weights that score best on the "
+              "validation seeds among those evaluated once the final sparsity is reached (`prunerl.recipes`): with a "
+              "one-shot schedule (end 0, LunarLander's recipe) the pruned starting network is one of them, so where "
+              "fine-tuning does not beat it there it returns the one-shot network; with a schedule that ends above "
+              "0 (the other agents) the starting weights are not a candidate.",
               "", f"Run time: {df['seconds'].sum() / 60:.0f} min summed over runs (wall clock on the shared machine; "
               "agents and seeds ran in parallel processes)."]
     return "\n".join(lines)
