@@ -1,7 +1,11 @@
 """Sparse training from the first step (static, SET, RigL): exact masks and sparsity, the growth criteria, the
 drop-fraction schedule, ERK densities, both frameworks. No full training: hand-made optimizer steps and one short
 fine-tune."""
+import importlib.util
+import json
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +17,7 @@ from prunerl.backend import backend_of
 from prunerl.train import optimizer_steps_for
 from prunerl.recipes import DynamicSparsity, cosine_drop_fraction, drop_and_grow, random_layer_masks
 
+BENCH = Path(__file__).resolve().parents[1] / "bench"
 SPEC = specs.conv_spec([6, 6, 2], [4], kernel=3, hidden=32, n_out=3)  # a conv, a hidden layer, an output layer
 
 
@@ -230,3 +235,56 @@ def test_train_during_trains_sparse_from_the_first_step():
                           dynamic=dict(every=50))
     assert metrics.sparsity(result.actor) == pytest.approx(0.9, abs=2e-3)
     assert [h["step"] for h in result.history] == [500, 1_000, 1_500, 2_000]  # sparse throughout: all selectable
+
+
+# bench/bench_sparse_training.py: its summaries from a synthetic per-seed table, and its artefact against its rows
+_bench_spec = importlib.util.spec_from_file_location("bench_sparse_training", BENCH / "bench_sparse_training.py")
+B = importlib.util.module_from_spec(_bench_spec)
+sys.path.insert(0, str(BENCH))  # its `import benchlib`
+_bench_spec.loader.exec_module(B)
+sys.path.remove(str(BENCH))
+
+
+def bench_rows(env_steps=1_000):
+    """Dense returns 10, 50, 20, 40, 30 on seeds 0-4; RigL at 90 % is dense + 5 on every seed (paired, it always
+    wins by 5, unpaired the spread of dense hides it); GMP is 35 on every seed. Rows in a shuffled order."""
+    dense = [10.0, 50.0, 20.0, 40.0, 30.0]
+    rows = [dict(agent="a", arm="dense", sparsity=0.0, seed=s, env_steps=env_steps, **{"return": v})
+            for s, v in enumerate(dense)]
+    rows += [dict(agent="a", arm="rigl", sparsity=0.9, seed=s, env_steps=env_steps, **{"return": v + 5})
+             for s, v in enumerate(dense)]
+    rows += [dict(agent="a", arm="gmp", sparsity=0.9, seed=s, env_steps=env_steps, **{"return": 35.0})
+             for s in range(5)]
+    return [rows[i] for i in np.random.default_rng(0).permutation(len(rows))]
+
+
+def test_bench_summary_takes_medians_and_pairs_by_seed():
+    s = B.summarize(bench_rows())["a"]
+    assert s["seeds"] == [0, 1, 2, 3, 4] and s["env_steps"] == 1_000
+    assert s["dense"]["median"] == 30.0 and (s["dense"]["low"], s["dense"]["high"]) == (10.0, 50.0)
+    cells = {c["arm"]: c for c in s["cells"]}
+    assert cells["rigl"]["median"] == 35.0
+    vs = cells["rigl"]["vs_dense"]
+    assert (vs["median_diff"], vs["low"], vs["high"], vs["wins"]) == (5.0, 5.0, 5.0, 5)  # paired by seed
+    assert vs["p_improvement"] == pytest.approx(0.6)  # unpaired: 15 of 25 pairs
+    assert cells["rigl"]["vs_gmp"]["median_diff"] == 0.0 and "vs_gmp" not in cells["gmp"]
+
+
+def test_bench_refuses_unequal_budgets_and_unmatched_seeds():
+    rows = bench_rows()
+    rows[0] = dict(rows[0], env_steps=2_000)
+    with pytest.raises(ValueError, match="unequal env steps"):
+        B.summarize(rows)
+    with pytest.raises(ValueError, match="different seeds"):
+        B.summarize([r for r in bench_rows() if not (r["arm"] == "rigl" and r["seed"] == 3)])
+
+
+@pytest.mark.skipif(not B.ARTEFACT.exists(), reason="no bench/sparse_training.json recorded")
+def test_bench_artefact_matches_its_own_rows():
+    data = json.loads(B.ARTEFACT.read_text())
+    cfg = data["config"]
+    expected = B.tasks(cfg["agents"], cfg["sparsities"], cfg["seeds"], cfg["episodes"])
+    key = lambda r: (r["agent"], r["arm"], r["sparsity"], r["seed"])  # noqa: E731
+    assert sorted(map(key, data["rows"])) == sorted(map(key, expected))  # every arm on every seed, once
+    assert json.loads(json.dumps(B.summarize(data["rows"]))) == data["summary"]
+    assert all(abs(r["measured_sparsity"] - r["sparsity"]) < 5e-3 for r in data["rows"])

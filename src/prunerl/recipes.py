@@ -129,7 +129,8 @@ def prune_finetune(model, env_id: str, sparsity: float, steps: int, seed: int = 
     return result
 
 
-def train_during(name: str, sparsity: float, seed: int, hparams: dict | None = None, allocation: str = "erk",
+def train_during(name: str | zoo.AgentRecipe, sparsity: float, seed: int, hparams: dict | None = None,
+                 allocation: str = "erk",
                  ends: str = "allocate", begin: float = 0.2, end: float = 0.8, progress: bool = False,
                  method: str = "gmp", dynamic: dict | None = None):
     """Train the dense zoo agent ``name``'s network from scratch with its recipe, pruned during training;
@@ -137,14 +138,14 @@ def train_during(name: str, sparsity: float, seed: int, hparams: dict | None = N
 
     ``method`` "gmp": gradual magnitude pruning between fractions ``begin`` and ``end``; "static", "set" or
     "rigl": sparse from the first step (:class:`DynamicSparsity`, topology updates until ``end``, its other
-    settings in ``dynamic``), with the masks drawn from ``seed``."""
+    settings in ``dynamic``), with the masks drawn from ``seed``. ``name`` may be a recipe that is not in the zoo."""
     import torch
 
     from . import nets
     from .train import TRAINERS, count_optimizer_steps, critic_spec
     from .train.common import Tracker
 
-    r = zoo.recipe(name)
+    r = zoo.recipe(name) if isinstance(name, str) else name
     hp = dict(r.hparams, **(hparams or {}))
     torch.manual_seed(seed)
     actor = nets.build_torch(r.spec)
