@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass
 
 import numpy as np
@@ -293,29 +294,69 @@ def compare(agent: str = DEFAULT_AGENT, framework: str = "torch", strategies: It
             sparsities: Iterable[float] = DEFAULT_SPARSITIES, seeds: Iterable[int] = DEFAULT_SEEDS,
             episodes: int = DEFAULT_EPISODES, finetune_steps: int = DEFAULT_FINETUNE_STEPS,
             finetune_oneshot: bool = False, progress: Callable[[dict], None] | None = None,
-            l1_budget: str = L1_BUDGETS[0]) -> pd.DataFrame:
-    """Every strategy x sparsity x seed: a tidy DataFrame, one row per run (see :func:`run_one`).
+            l1_budget: str = L1_BUDGETS[0], jobs: int = 1, threads: int = 1) -> pd.DataFrame:
+    """Every strategy x sparsity x seed: a tidy DataFrame, one row per run (see :func:`run_one`), in that order.
 
     ``progress(row)`` is called after each run. The dense agent (sparsity 0) is evaluated once per seed and
-    shared by every strategy's row. A strategy with ``levels`` gets rows only at those sparsities.
+    shared by every strategy's row. A strategy with ``levels`` gets rows only at those sparsities. ``jobs > 1``
+    spreads the runs over that many worker processes with ``threads`` CPU threads each; every run is seeded on
+    its own, so the rows are the ones ``jobs=1`` gives. The workers start fresh ("spawn"): a script calling this
+    needs the ``if __name__ == "__main__":`` guard, and strategies added to :data:`REGISTRY` at run time are unknown
+    to them (run those with ``jobs=1``).
     """
     strategies, sparsities, seeds = list(strategies), [float(s) for s in sparsities], [int(s) for s in seeds]
     validate(agent, framework, strategies, sparsities, seeds, episodes, finetune_steps, l1_budget)
-    rows, dense = [], {}
-    for strategy in strategies:
-        for sparsity in filter(REGISTRY[strategy].runs_at, sparsities):
-            for seed in seeds:
-                if sparsity == 0 and seed in dense:
-                    row = {**dense[seed], "strategy": strategy}
-                else:
-                    row = run_one(agent, strategy, sparsity, seed, framework, episodes, finetune_steps,
-                                  finetune_oneshot, l1_budget)
-                    if sparsity == 0:
-                        dense[seed] = row
-                rows.append(row)
+    cells = [(strategy, sparsity, seed) for strategy in strategies
+             for sparsity in filter(REGISTRY[strategy].runs_at, sparsities) for seed in seeds]
+
+    def key(cell):
+        return ("dense", cell[2]) if cell[1] == 0 else cell
+
+    sharing: dict[tuple, list[tuple]] = {}
+    for cell in cells:
+        sharing.setdefault(key(cell), []).append(cell)
+    # Fine-tuning runs first: they take seconds each, one-shot runs a fraction of one, so a pool ends evenly.
+    tasks = sorted((cells[0] for cells in sharing.values()), key=lambda c: not (c[1] > 0 and REGISTRY[c[0]].finetunes))
+    options = dict(agent=agent, framework=framework, episodes=episodes, finetune_steps=finetune_steps,
+                   finetune_oneshot=finetune_oneshot, l1_budget=l1_budget)
+    done = {}
+    with closing(_run_tasks(tasks, options, jobs, threads)) as results:  # an error or Ctrl-C stops the pool now
+        for cell, row in results:
+            done[key(cell)] = row
+            for shared in sharing[key(cell)]:
                 if progress is not None:
-                    progress(row)
-    return pd.DataFrame(rows)
+                    progress({**row, "strategy": shared[0]})
+    return pd.DataFrame([{**done[key(cell)], "strategy": cell[0]} for cell in cells])
+
+
+def _run_task(task: tuple[tuple[str, float, int], dict]) -> tuple[tuple[str, float, int], dict]:
+    (strategy, sparsity, seed), options = task
+    return (strategy, sparsity, seed), run_one(strategy=strategy, sparsity=sparsity, seed=seed, **options)
+
+
+def _start_worker(threads: int, frameworks: list[str]) -> None:
+    import signal
+
+    from .backend import set_threads
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the pool, workers print nothing
+    set_threads(threads, frameworks)
+
+
+def _run_tasks(tasks: list[tuple[str, float, int]], options: dict, jobs: int, threads: int):
+    """``(cell, row)`` for every task, in this process or, with ``jobs > 1``, in a pool of fresh ("spawn")
+    processes, which inherit no thread pools or state from this one; leaving early stops the pool."""
+    if jobs <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield _run_task((task, options))
+        return
+    import multiprocessing
+
+    trains = options["finetune_oneshot"] or any(REGISTRY[t[0]].finetunes for t in tasks)
+    frameworks = list(dict.fromkeys(["torch"] * trains + [options["framework"]]))  # fine-tuning runs in torch
+    pool = multiprocessing.get_context("spawn").Pool(min(jobs, len(tasks)), _start_worker, (threads, frameworks))
+    with pool:  # on exit (done, error, Ctrl-C) the workers are terminated
+        yield from pool.imap_unordered(_run_task, [(task, options) for task in tasks])
 
 
 def summarize(df: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFrame:

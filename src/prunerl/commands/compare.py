@@ -43,9 +43,25 @@ def add_arguments(parser) -> None:
     parser.add_argument("--threads", type=positive_int, default=1,
                         help="torch/TensorFlow CPU threads; these networks are too small to gain from more, and "
                              "one thread per run does not fight other work for the cores (default: %(default)s)")
+    parser.add_argument("--jobs", type=positive_int, default=_cpus(),
+                        help="runs in parallel, one worker process each; every run is seeded on its own, so the "
+                             "results do not depend on it (default: the CPUs this process may use, %(default)s)")
     parser.add_argument("--write-docs", action="store_true",
                         help="run the default configuration and record it in the repository (run from its root): "
                              "docs/compare/, docs/compare_cartpole.png and the README results block")
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the pool's workers)."""
+    import os
+
+    return sum(os.times()[:4])
 
 
 def _parse(args):
@@ -131,7 +147,7 @@ def run(args) -> int:
     set_threads(args.threads, dict.fromkeys(["torch"] * trains + [args.framework]))
     total = len(strategies) * len(sparsities) * len(seeds)
     load = os.getloadavg()[0]
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu = time.perf_counter(), _cpu_seconds()
     with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
         task = bar.add_task(f"pruning {args.agent}", total=total)
@@ -141,12 +157,13 @@ def run(args) -> int:
                                                     f"seed {row['seed']}: {row['mean_return']:.1f}")
 
         df = compare(args.agent, args.framework, strategies, sparsities, seeds, args.episodes,
-                     args.finetune_steps, args.finetune_oneshot, progress=step, l1_budget=args.l1_budget)
-    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+                     args.finetune_steps, args.finetune_oneshot, progress=step, l1_budget=args.l1_budget,
+                     jobs=args.jobs, threads=args.threads)
+    wall, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
     console.print(_table(summarize(df), args.agent, args.framework, len(seeds)))
     paths = write_outputs(df, args.out, title=f"{args.agent} [{args.framework}]: return vs achieved sparsity")
-    console.print(escape(f"{total} runs in {wall:.1f} s ({cpu:.1f} s CPU); seeds {seeds}, {args.episodes} episodes "
-                  f"each "
+    console.print(escape(f"{total} runs in {wall:.1f} s ({cpu:.1f} s CPU, {args.jobs} jobs); seeds {seeds}, "
+                  f"{args.episodes} episodes each "
                   f"(seed s plays reset seeds 1000 s, 1000 s + 1, ...). Return: median over seeds with its "
                   f"distribution-free order-statistic interval at its exact level (prunerl.stats); where every seed "
                   f"agrees, how many seeds reached the bar instead, with a 95% Clopper-Pearson interval on the rate. "
