@@ -112,13 +112,14 @@ def generalisation(v: dict) -> str:
 
 
 def before_training(v: dict) -> str:
-    arms = ", ".join(f"{name} {v[f'lesson.05.{k}_iqm']:.1f} [{v[f'lesson.05.{k}_low']:.1f}, "
+    arms = ", ".join(f"{name} {v[f'lesson.05.{k}_median']:.1f} [{v[f'lesson.05.{k}_low']:.1f}, "
                      f"{v[f'lesson.05.{k}_high']:.1f}]" for name, k in (("mask at init", "before"),
                                                                         ("dense", "dense")))
     lo, hi = (v[f"lesson.05.{k}"] for k in ("before_low", "before_high"))
     apart = hi < v["lesson.05.dense_low"] or v["lesson.05.dense_high"] < lo
     arms += ", intervals apart" if apart else ", intervals overlap"
-    return table(["agent", "one update, 90 % masked: cost vs dense", "return after the same training"],
+    return table(["agent", "one update, 90 % masked: cost vs dense",
+                  "return after the same training: median [interval]"],
                  [[a, x(v[f"{a}:masked_update_cost:90"]), lesson_or_not(a, "5", arms)] for a in AGENTS])
 
 

@@ -204,7 +204,7 @@ def verdict_holds(claim: str, n: dict, b: dict) -> bool:
         and b["layer1024:csr_speed:99"] > 1,
         "4.": every("{}:selection_optimism:all:low", lambda low: low <= 0),
         "5.": l6["masked_update_ratio"] > 0.95 and every("{}:masked_update_cost:90", lambda r: r > 0.95)
-        and l5["dense_iqm"] < 250 and l5["before_high"] >= l5["dense_low"],
+        and l5["dense_median"] < 250 and l5["before_high"] >= l5["dense_low"],
         "6.": l2["weight_pruned_flops"] == l2["dense_flops"] and 0.8 < l2["weight_pruned_speed_torch_batch1"] < 1.25
         and 1 < l2["shrunk_speed_torch_batch2048"] < l2["flop_ratio"]
         and every("{}:masked_flops_over_dense:90", lambda r: r == 1)
