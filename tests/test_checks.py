@@ -184,6 +184,8 @@ def test_sweep_and_finetune_checks(checks):
 
 
 def test_compare_checks(checks):
+    import prunerl.stats
+
     ns = solutions("ex5_compare_torch")
     checks.schedule(ns["polynomial_sparsity"])
     checks.schedule_hold(ns["polynomial_sparsity"])
@@ -192,6 +194,8 @@ def test_compare_checks(checks):
     checks.compare_table(ns["compare_strategies"], ns["prune"])
     checks.compare_gradual(ns["compare_strategies"])
     checks.summary(ns["summarize_comparison"])
+    checks.decide(ns["decide"])
+    checks.decide_fair(ns["decide"])
     checks.plot(ns["plot_comparison"])
 
     with pytest.raises(AssertionError, match="expected"):
@@ -212,15 +216,42 @@ def test_compare_checks(checks):
     with pytest.raises(AssertionError, match="prunerl.finetune"):
         checks.compare_gradual(one_shot_gradual)
 
-    def normal_band(df):
-        out = ns["summarize_comparison"](df)
+    def normal_band(df, bar):
+        out = ns["summarize_comparison"](df, bar)
         stats = df.groupby(["strategy", "sparsity"], sort=False)["mean_return"].agg(["mean", "std", "count"])
         half = (1.96 * stats["std"] / np.sqrt(stats["count"])).to_numpy()
         out["ci_low"], out["ci_high"] = stats["mean"].to_numpy() - half, stats["mean"].to_numpy() + half
         return out
 
-    with pytest.raises(AssertionError, match="normal band"):
-        checks.summary(normal_band)
+    def iqm_bootstrap(df, bar):  # the course's earlier procedure
+        from scipy.stats import bootstrap
+
+        out = ns["summarize_comparison"](df, bar)
+        groups = [g["mean_return"].to_numpy() for _, g in df.groupby(["strategy", "sparsity"], sort=False)]
+        out["median"] = [prunerl.stats.iqm(x) for x in groups]
+        out["ci_low"], out["ci_high"] = zip(*[bootstrap((x,), prunerl.stats.iqm, method="percentile", n_resamples=400,
+                                                        random_state=0).confidence_interval for x in groups])
+        return out
+
+    for old_band in (normal_band, iqm_bootstrap):
+        with pytest.raises(AssertionError, match="do not cover what they claim"):
+            checks.summary(old_band)
+
+    def by_row_order(df, a, b, sparsity):
+        at = df[df["sparsity"] == sparsity]
+        x, y = at[at["strategy"] == a]["mean_return"], at[at["strategy"] == b]["mean_return"]
+        p = prunerl.stats.paired(x, y)
+        winner = (a if p["low"] > 0 else b if p["high"] < 0 else None) if p["level"] >= 0.9 else None
+        return {**p, "winner": winner}
+
+    with pytest.raises(AssertionError, match="pair the rows by seed"):
+        checks.decide(by_row_order)
+
+    def any_budget(df, a, b, sparsity):
+        return ns["decide"](df.assign(train_steps=0), a, b, sparsity)
+
+    with pytest.raises(AssertionError, match="unequal budgets"):
+        checks.decide_fair(any_budget)
 
     def mean_line(df):
         import matplotlib.pyplot as plt
@@ -232,7 +263,7 @@ def test_compare_checks(checks):
             ax.fill_between(means.index, means.to_numpy() - 1, means.to_numpy() + 1)
         return fig
 
-    with pytest.raises(AssertionError, match="IQM over seeds"):
+    with pytest.raises(AssertionError, match="median over seeds"):
         checks.plot(mean_line)
 
 

@@ -75,16 +75,25 @@ def _cases() -> list[tuple[str, str]]:
 CASES = _cases()
 
 
+def selected_assignments(items) -> list[str]:
+    """The assignments of the selected tests that grade (``-k ex5_compare`` grades only that exercise's notebooks;
+    the default run selects them all)."""
+    chosen = {item.callspec.params["assignment"] for item in items
+              if "graded_course" in getattr(item, "fixturenames", ()) and hasattr(item, "callspec")}
+    return [a for a in ASSIGNMENTS if a in chosen]
+
+
 @pytest.fixture(scope="session")
-def graded_course(tmp_path_factory):
-    """Build every source into a temporary course, write every notebook as a student, grade them all."""
+def graded_course(request, tmp_path_factory):
+    """Build every selected source into a temporary course, write every notebook as a student, grade them all."""
     from prunerl.course.grading.grade import grade
 
+    wanted = selected_assignments(request.session.items)
     tmp = tmp_path_factory.mktemp("grading-cases")
     layout = Layout(tmp / "repo")
     layout.sources.mkdir(parents=True)
     shutil.copy2(LAYOUT.course / "nbgrader_config.py", layout.course / "nbgrader_config.py")
-    for a in ASSIGNMENTS:
+    for a in wanted:
         origin = LAYOUT.source_files()[a][0]  # one authored source serves both tracks
         shutil.copy2(origin, layout.sources / origin.name)
         extra = LAYOUT.course / "source" / a  # data files beside a master notebook travel with it
@@ -99,7 +108,7 @@ def graded_course(tmp_path_factory):
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, path)
 
-    for a in ASSIGNMENTS:
+    for a in wanted:
         released = nbformat.read(layout.exercises / f"{a}.ipynb", as_version=4)
         solution = nbformat.read(layout.solutions / f"{a}.ipynb", as_version=4)
         put("solution", a, solution)

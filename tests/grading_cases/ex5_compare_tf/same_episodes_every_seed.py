@@ -24,7 +24,7 @@ def gradual_prune(model, env_id, sparsity, steps, seed, every=10):
 
 
 def compare_strategies(agent, env_id, strategies, sparsities, seeds, episodes, gradual_steps=2000):
-    """One row (strategy, sparsity, seed, mean_return) per combination, each on a freshly pruned copy."""
+    """One row (strategy, sparsity, achieved_sparsity, train_steps, seed, mean_return) per combination."""
     rows = []
     for strategy in strategies:
         for sparsity in sparsities:
@@ -35,6 +35,7 @@ def compare_strategies(agent, env_id, strategies, sparsities, seeds, episodes, g
                 else:
                     prune(model, strategy, sparsity, seed)
                 result = prunerl.evaluate(model, env_id, episodes=episodes, seed=seed)
-                rows.append({"strategy": strategy, "sparsity": sparsity, "seed": seed, "mean_return": result.mean})
+                rows.append({"strategy": strategy, "sparsity": sparsity,
+                             "achieved_sparsity": prunerl.metrics.sparsity(model),
+                             "train_steps": gradual_steps if strategy == "gradual" else 0, "seed": seed, "mean_return": result.mean})
     return pd.DataFrame(rows)
-    ### END SOLUTION

@@ -29,10 +29,10 @@ def prune(agent, strategy, sparsity, seed=0):
     return masks
 # %% plot_comparison
 def plot_comparison(df):
-    """Correct, from a pivot table of IQMs; the band is the bootstrap interval computed per column."""
+    """Correct, from a pivot table of medians; the band is the order-statistic interval computed per column."""
     fig = plt.figure()
     ax = fig.add_subplot()
-    table = df.pivot_table(index="sparsity", columns="strategy", values="mean_return", aggfunc=prunerl.stats.iqm)
+    table = df.pivot_table(index="sparsity", columns="strategy", values="mean_return", aggfunc="median")
     for strategy in df["strategy"].unique():
         column = table[strategy].dropna()  # sparsities this strategy was run at
         ax.plot(column.index, column, label=strategy)
@@ -40,6 +40,8 @@ def plot_comparison(df):
                  for x in column.index]
         ax.fill_between(column.index, [b[0] for b in bands], [b[1] for b in bands], alpha=0.25)
         ax.scatter(df[df.strategy == strategy]["sparsity"], df[df.strategy == strategy]["mean_return"], marker="x")
-    ax.set(xlabel="sparsity", ylabel="IQM return", title=f"{df['seed'].nunique()} seeds per point")
+    n = df["seed"].nunique()
+    ax.set(xlabel="sparsity", ylabel="median return",
+           title=f"{n} seeds per point, band at {100 * prunerl.stats.level(n):.1f} %")
     ax.legend()
     return fig

@@ -4,6 +4,7 @@
 # episodes and are not independent draws. The hidden checks see which reset seeds each pruned copy played.
 # %% compare_strategies
 def gradual_prune(model, env_id, sparsity, steps, seed, every=10):
+    """Fine-tune `model` in place while its sparsity rises on the polynomial schedule; ends at `sparsity`."""
     total = prunerl.train.optimizer_steps_for(env_id, steps)
     end = max(1, int(0.75 * total))
     masks = {}
@@ -24,6 +25,7 @@ def gradual_prune(model, env_id, sparsity, steps, seed, every=10):
 
 
 def compare_strategies(agent, env_id, strategies, sparsities, seeds, episodes, gradual_steps=2000):
+    """One row (strategy, sparsity, achieved_sparsity, train_steps, seed, mean_return) per combination."""
     rows = []
     for strategy in strategies:
         for sparsity in sparsities:
@@ -34,5 +36,7 @@ def compare_strategies(agent, env_id, strategies, sparsities, seeds, episodes, g
                 else:
                     prune(model, strategy, sparsity, seed)
                 result = prunerl.evaluate(model, env_id, episodes=episodes, seed=seed)
-                rows.append({"strategy": strategy, "sparsity": sparsity, "seed": seed, "mean_return": result.mean})
+                rows.append({"strategy": strategy, "sparsity": sparsity,
+                             "achieved_sparsity": prunerl.metrics.sparsity(model),
+                             "train_steps": gradual_steps if strategy == "gradual" else 0, "seed": seed, "mean_return": result.mean})
     return pd.DataFrame(rows)

@@ -1,4 +1,6 @@
-"""Exercise 5 verdicts: the TFMOT schedule, the four pruning strategies, the comparison table and the plot."""
+"""Exercise 5 verdicts: the TFMOT schedule, the four pruning strategies, the comparison table (achieved sparsity
+and training budget of every row), the summary (median, order-statistic interval at its level, the bar rate), the
+paired decision at equal budget and achieved sparsity, and the plot."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,11 +8,15 @@ import numpy as np
 import prunerl
 from prunerl import stats
 from prunerl.course.grading.protocol import digest
-from prunerl.course.grading.protocol import env_of, plot_rows, summary_rows
+from prunerl.course.grading.protocol import decide_rows, env_of, plot_rows, summary_rows
 
 from . import oracles as o
 from .ex4 import table
 from .judges import judge
+
+TABLE = ["strategy", "sparsity", "achieved_sparsity", "train_steps", "seed", "mean_return"]
+SPARSITY_TOLERANCE = 0.01  # the notebook's constants: arms within it are at the same achieved sparsity
+MIN_LEVEL = 0.90  # a paired interval below this level decides nothing
 
 
 @judge("schedule")
@@ -123,7 +129,7 @@ def prune_structured(rec, v, fw):
 def compare_table(rec, v, fw):
     case = v["compare"]
     name, strategies, sparsities, seeds = case["agent"], case["strategies"], case["sparsities"], case["seeds"]
-    data = table(rec, ["strategy", "sparsity", "seed", "mean_return"], "compare_strategies")
+    data = table(rec, TABLE, "compare_strategies")
     rows = list(zip(data["strategy"], data["sparsity"], data["seed"], data["mean_return"]))
     if len(rows) != len(strategies) * len(sparsities) * len(seeds):
         o.fail(f"compare_strategies gave {len(rows)} rows; expected one per (strategy, sparsity, seed): "
@@ -138,7 +144,15 @@ def compare_table(rec, v, fw):
     evaluations = rec["evaluations"]
     if len(rec["pruned"]) != len(rows):
         o.fail("prune was not run again on every row of the table (compare_strategies failed part-way?)")
-    for (strategy, sparsity, seed, mean), pruned in zip(rows, rec["pruned"]):
+    for (strategy, sparsity, seed, mean), pruned, achieved, steps in zip(rows, rec["pruned"],
+                                                                       data["achieved_sparsity"], data["train_steps"]):
+        if steps != 0:
+            o.fail(f"row ({strategy}, {sparsity}, seed {int(seed)}): train_steps = {steps}; one-shot pruning trains "
+                   "for 0 steps, and the table must say each arm's budget so that only equal budgets are compared")
+        if not np.isclose(achieved, o.sparsity(pruned), rtol=0, atol=1e-9):
+            o.fail(f"row ({strategy}, {sparsity}, seed {int(seed)}): achieved_sparsity = {achieved:.4f}; the copy "
+                   f"evaluated has {o.sparsity(pruned):.4f} of its prunable weights at exactly zero (that fraction "
+                   "is the achieved sparsity, not the level asked for)")
         episodes, first = case["episodes"], stats.episode_seed(int(seed))
         call = (f"prunerl.evaluate(copy pruned by prune(copy, {strategy!r}, {sparsity}, {int(seed)}), "
                 f"{env_of(name)!r}, episodes={episodes}, seed=prunerl.stats.episode_seed({int(seed)}) = {first})")
@@ -157,7 +171,7 @@ def compare_table(rec, v, fw):
 def compare_gradual(rec, v, fw):
     case, name, episodes = v["gradual"], v["compare"]["agent"], v["compare"]["episodes"]
     sparsity, seed, steps = case["sparsity"], case["seed"], case["steps"]
-    data = table(rec, ["strategy", "sparsity", "seed", "mean_return"], "compare_strategies")
+    data = table(rec, TABLE, "compare_strategies")
     if len(data["strategy"]) != 1 or data["strategy"][0] != "gradual":
         o.fail(f"compare_strategies(..., ['gradual'], [{sparsity}], [{seed}]) gave {len(data['strategy'])} rows; "
                "expected one 'gradual' row")
@@ -181,6 +195,13 @@ def compare_gradual(rec, v, fw):
     if not final or abs(got - expected) * n > len(agent):  # per-layer rounding may move a weight per layer
         o.fail(f"the 'gradual' model evaluated has sparsity {got:.4f}; expected exactly {expected:.4f} (the final "
                "sparsity) at the end of fine-tuning")
+    if data["train_steps"][0] != steps:
+        o.fail(f"the 'gradual' row says train_steps = {data['train_steps'][0]:g}; it fine-tuned for gradual_steps = "
+               f"{steps} env steps, and a trained arm must carry its budget so it is never ranked with one-shot arms "
+               "(0 steps)")
+    if not np.isclose(data["achieved_sparsity"][0], got, rtol=0, atol=1e-9):
+        o.fail(f"the 'gradual' row's achieved_sparsity {data['achieved_sparsity'][0]:.4f} is not the fraction of "
+               f"zero prunable weights of the model it evaluated ({got:.4f})")
     first = stats.episode_seed(seed)
     result = prunerl.evaluate(o.with_params(name, fw, final["params"]), env_of(name), episodes=episodes, seed=first)
     if final["seed"] != first or not np.isclose(result.mean, data["mean_return"][0]):
@@ -194,31 +215,98 @@ DETERMINISTIC = ("layerwise_magnitude", "global_magnitude", "l1_structured")
 
 @judge("summary")
 def summary(rec, v, fw):
-    columns = ["strategy", "sparsity", "n_seeds", "iqm", "ci_low", "ci_high", "band"]
+    from prunerl.zoo import recipe
+
+    columns = ["strategy", "sparsity", "train_steps", "achieved_sparsity", "n_seeds", "median", "ci_low", "ci_high",
+               "level", "reached", "rate_low", "rate_high", "form", "band"]
     data = table(rec, columns, "summarize_comparison")
-    got = {(str(s), round(float(p), 9)): i for i, (s, p) in enumerate(zip(data["strategy"], data["sparsity"]))}
+    keys = zip(data["strategy"], data["sparsity"], data["train_steps"])
+    got = {(str(s), round(float(p), 9), float(t)): i for i, (s, p, t) in enumerate(keys)}
     groups: dict = {}
     for r in summary_rows(v["summary_seed"]):
-        groups.setdefault((r["strategy"], round(r["sparsity"], 9)), []).append(r["mean_return"])
+        groups.setdefault((r["strategy"], round(r["sparsity"], 9), float(r["train_steps"])), []).append(r)
     if set(got) != set(groups):
-        o.fail(f"summarize_comparison gave rows for {sorted(got)}; expected one per (strategy, sparsity): "
-               f"{sorted(groups)}")
-    for (strategy, sparsity), values in groups.items():
-        i = got[(strategy, sparsity)]
-        low, high = stats.interval(values)
-        expected = {"n_seeds": len(values), "iqm": stats.iqm(values), "ci_low": low, "ci_high": high}
-        shown = {k: float(data[k][i]) if not isinstance(data[k], list) else data[k][i] for k in expected}
+        o.fail(f"summarize_comparison gave rows for {sorted(got)}; expected one per (strategy, sparsity, "
+               f"train_steps): {sorted(groups)}")
+    bar = recipe(v["compare"]["agent"]).return_bar
+    for (strategy, sparsity, _), rows in groups.items():
+        i = got[(strategy, sparsity, rows[0]["train_steps"])]
+        values = [r["mean_return"] for r in rows]
+        s = stats.summarize(values, bar=bar)
+        expected = {"n_seeds": s["n"], "median": s["median"], "ci_low": s["low"], "ci_high": s["high"],
+                    "level": s["level"], "reached": s["reached"], "rate_low": s["rate_low"],
+                    "rate_high": s["rate_high"], "achieved_sparsity": np.mean([r["achieved_sparsity"] for r in rows])}
+        shown = {k: data[k][i] if isinstance(data[k], list) else float(data[k][i]) for k in expected}
         wrong = [k for k, x in expected.items() if isinstance(shown[k], str) or not np.isclose(shown[k], x, rtol=1e-6)]
         if wrong:
-            o.fail(f"({strategy}, {sparsity}) over seeds with returns {[round(x, 2) for x in values]}: "
+            o.fail(f"({strategy}, {sparsity}) over {len(values)} seeds with returns {[round(x, 2) for x in values]}: "
                    + ", ".join(f"{k} = {shown[k]}, expected {expected[k]:.4g}" for k in wrong)
-                   + " (IQM and percentile-bootstrap interval of the IQM: prunerl.stats.iqm / prunerl.stats.interval; "
-                   "a normal band mean ± 1.96·std/√n over 3 seeds is far too narrow)")
+                   + f" (the median, its order-statistic interval at its exact level and the seeds at or above the "
+                   f"bar {bar:g}: prunerl.stats.summarize(values, bar=bar); the old bands, mean ± 1.96·std/√n or a "
+                   "bootstrap of the IQM, do not cover what they claim with a few seeds)")
+        form = "rate" if len(set(values)) == 1 else "median"
+        if data["form"][i] != form:
+            o.fail(f"({strategy}, {sparsity}): form is {data['form'][i]!r} for returns {values}; expected {form!r} ("
+                   + ("every seed gave the same value: the interval has zero width, the rate is what is true)"
+                      if form == "rate" else "the seeds differ: report the median and its interval)"))
         band = stats.EPISODE_NOISE if strategy in DETERMINISTIC else "seeds"
         if data["band"][i] != band:
             o.fail(f"({strategy}, {sparsity}): band is {data['band'][i]!r}; expected {band!r} ("
                    + ("the strategy gives the same network at every seed: only the episodes vary)"
                       if band != "seeds" else "the seed changes the pruned network)"))
+
+
+def _arms(v, a: str, b: str, sparsity: float) -> tuple[list[dict], list[dict]]:
+    """The rows of ``a`` and ``b`` at ``sparsity`` in decide_rows' table, each sorted by seed."""
+    rows = decide_rows(v["decide"]["seed"])
+    return tuple(sorted((r for r in rows if r["strategy"] == s and np.isclose(r["sparsity"], sparsity)),
+                        key=lambda r: r["seed"]) for s in (a, b))
+
+
+@judge("decide")
+def decide(rec, v, fw):
+    cases = v["decide"]["fair"]
+    if len(rec["fair"]) != len(cases):
+        o.fail(f"decide ran on {len(rec['fair'])} of the {len(cases)} comparisons")
+    for (a, b, sparsity), got in zip(cases, rec["fair"]):
+        call = f"decide(df, {a!r}, {b!r}, {sparsity})"
+        if got["verdict"] is None:
+            o.fail(f"{call} did not return a dict with median_diff, low, high, level, p_improvement and winner")
+        rows_a, rows_b = _arms(v, a, b, sparsity)
+        p = stats.paired([r["mean_return"] for r in rows_a], [r["mean_return"] for r in rows_b])
+        winner = None if p["level"] < MIN_LEVEL else a if p["low"] > 0 else b if p["high"] < 0 else None
+        expected = {"median_diff": p["median_diff"], "low": p["low"], "high": p["high"], "level": p["level"],
+                    "p_improvement": p["p_improvement"]}
+        shown = got["verdict"]
+        wrong = [k for k, x in expected.items() if shown[k] is None or not np.isclose(shown[k], x, rtol=1e-6)]
+        if wrong or shown["winner"] != winner:
+            o.fail(f"{call} over {len(rows_a)} seeds gave "
+                   + ", ".join(f"{k} = {shown[k]}" for k in [*wrong, "winner"])
+                   + "; expected " + ", ".join(f"{k} = {expected[k]:.4g}" for k in wrong)
+                   + f"{', ' if wrong else ''}winner = {winner!r} (pair the rows by seed, prunerl.stats.paired; a "
+                   f"winner only when the interval excludes 0 at a level of at least {MIN_LEVEL})")
+
+
+@judge("decide_fair")
+def decide_fair(rec, v, fw):
+    cases = v["decide"]["unfair"]
+    if len(rec["unfair"]) != len(cases) or len(rec["fair"]) != len(v["decide"]["fair"]):
+        o.fail("decide did not run on every comparison")
+    for (a, b, sparsity), got in zip(cases, rec["unfair"]):
+        rows_a, rows_b = _arms(v, a, b, sparsity)
+        steps = (rows_a[0]["train_steps"], rows_b[0]["train_steps"])
+        achieved = [np.mean([r["achieved_sparsity"] for r in rows]) for rows in (rows_a, rows_b)]
+        why = (f"unequal budgets: {a} trained {steps[0]} steps, {b} {steps[1]}" if steps[0] != steps[1] else
+               f"unequal achieved sparsity: {achieved[0]:.3f} against {achieved[1]:.3f}, more than "
+               f"SPARSITY_TOLERANCE = {SPARSITY_TOLERANCE} apart")
+        if not got["value_error"]:
+            o.fail(f"decide(df, {a!r}, {b!r}, {sparsity}) "
+                   + (f"raised {got['error']}" if got["error"] else "compared them")
+                   + f"; expected a ValueError ({why}): a fair comparison never ranks such arms together")
+    for (a, b, sparsity), got in zip(v["decide"]["fair"], rec["fair"]):
+        if got["error"]:
+            o.fail(f"decide(df, {a!r}, {b!r}, {sparsity}) on two arms of equal budget and achieved sparsity, run on "
+                   f"the same seeds: {got['error']}; expected a decision")
 
 
 @judge("plot")
@@ -236,7 +324,7 @@ def plot(rec, v, fw):
             if r["strategy"] == strategy:
                 by.setdefault(r["sparsity"], []).append(r["mean_return"])
         xs = np.array(sorted(by))
-        means = np.array([stats.iqm(by[x]) for x in xs])
+        means = np.array([np.median(by[x]) for x in xs])
         line = lines.get(strategy)
         if line is None:
             o.fail(f"no line labelled {strategy!r}; label each strategy's line with its name (lines found: "
@@ -244,8 +332,8 @@ def plot(rec, v, fw):
         x, y = line["x"], line["y"]
         order = np.argsort(x)
         if x.shape != xs.shape or not (np.allclose(x[order], xs) and np.allclose(y[order], means)):
-            o.fail(f"the {strategy!r} line plots {list(zip(x.round(3), y.round(2)))}; expected the IQM over seeds at "
-                   f"each sparsity {list(zip(xs, means.round(2)))}")
+            o.fail(f"the {strategy!r} line plots {list(zip(x.round(3), y.round(2)))}; expected the median over seeds "
+                   f"at each sparsity {list(zip(xs, means.round(2)))}")
     if rec["bands"] < len(strategies):
         o.fail(f"the figure has {rec['bands']} filled band(s); expected a confidence band per strategy "
                "(e.g. ax.fill_between)")

@@ -15,8 +15,8 @@ from .ex2_structured import (prune_conv_outputs, prune_conv_shapes, prune_input_
 from .ex3_sparsify import csr_matmul, sparsify_format, sparsify_outputs, storage_bytes, to_csr, to_csr_edge
 from .ex4_prune_agent import (finetune_masks, finetune_trains, sweep_returns, sweep_sparsity, sweep_table,
                               sweep_unchanged)
-from .ex5_compare import (compare_gradual, compare_table, plot, prune_global, prune_layerwise, prune_random,
-                          prune_structured, schedule, schedule_hold, summary)
+from .ex5_compare import (compare_gradual, compare_table, decide, decide_fair, plot, prune_global, prune_layerwise,
+                          prune_random, prune_structured, schedule, schedule_hold, summary)
 from .harness import setup
 
 __all__ = ["setup", "threshold_keys", "threshold_masks", "threshold_zeroes", "threshold_ties",
@@ -25,4 +25,4 @@ __all__ = ["setup", "threshold_keys", "threshold_masks", "threshold_zeroes", "th
            "to_csr", "to_csr_edge", "csr_matmul", "sparsify_format", "sparsify_outputs", "storage_bytes",
            "sweep_table", "sweep_sparsity", "sweep_returns", "sweep_unchanged", "finetune_masks", "finetune_trains",
            "schedule", "schedule_hold", "prune_random", "prune_layerwise", "prune_global", "prune_structured",
-           "compare_table", "compare_gradual", "summary", "plot"]
+           "compare_table", "compare_gradual", "summary", "decide", "decide_fair", "plot"]

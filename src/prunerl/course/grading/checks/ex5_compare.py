@@ -1,15 +1,18 @@
 """Exercise 5 collectors: the polynomial schedule, ``prune(model, strategy, sparsity, seed)``, the comparison
-table (with the gradual strategy watched during fine-tuning) and the plot."""
+table (with the gradual strategy watched during fine-tuning), the summary, the paired decision and the plot."""
 from __future__ import annotations
 
 import numpy as np
 
 from . import common as c
 from . import harness as h
-from ..protocol import env_of, plot_rows, summary_rows
+from ..protocol import decide_rows, env_of, plot_rows, summary_rows
 
 collector = h.collector("ex5")
-TABLE_COLUMNS = ["strategy", "sparsity", "seed", "mean_return"]
+TABLE_COLUMNS = ["strategy", "sparsity", "achieved_sparsity", "train_steps", "seed", "mean_return"]
+SUMMARY_COLUMNS = ["strategy", "sparsity", "train_steps", "achieved_sparsity", "n_seeds", "median", "ci_low",
+                   "ci_high", "level", "reached", "rate_low", "rate_high", "form", "band"]
+VERDICT_KEYS = ("median_diff", "low", "high", "level", "p_improvement")
 
 
 @collector
@@ -113,9 +116,54 @@ def compare_gradual(compare_strategies, v) -> dict:
 def summary(summarize_comparison, v) -> dict:
     import pandas as pd
 
-    out = h.call(summarize_comparison, pd.DataFrame(summary_rows(v["summary_seed"])))
-    columns = ["strategy", "sparsity", "n_seeds", "iqm", "ci_low", "ci_high", "band"]
-    return h.outcome_data(out, table=c.table_record(out.result, columns))
+    from prunerl.zoo import recipe
+
+    out = h.call(summarize_comparison, pd.DataFrame(summary_rows(v["summary_seed"])),
+                 recipe(v["compare"]["agent"]).return_bar)
+    return h.outcome_data(out, table=c.table_record(out.result, SUMMARY_COLUMNS))
+
+
+def _verdict(result) -> dict | None:
+    """``decide``'s dict as plain numbers and the winner's name (None when it is not a mapping of that form)."""
+    try:
+        data = {k: c.num(result[k]) for k in VERDICT_KEYS}
+        winner = result["winner"]
+    except Exception:  # noqa: BLE001 (whatever the learner returned is not the contract's dict)
+        return None
+    return data | {"winner": None if winner is None else str(winner)}
+
+
+def _decisions(decide, v, which: str) -> tuple[list[dict], h.Outcome | None]:
+    """Each ``(a, b, sparsity)`` case of ``v["decide"][which]`` on :func:`decide_rows`' table: the error ``decide``
+    raised (and whether it was a ValueError) or its verdict; stops at a replaced course function."""
+    import pandas as pd
+
+    table = pd.DataFrame(decide_rows(v["decide"]["seed"]))
+    got = []
+    for a, b, sparsity in v["decide"][which]:
+        out = h.call(decide, table.copy(), a, b, sparsity)
+        if out.tampered:
+            return got, out
+        got.append({"error": out.error, "value_error": isinstance(out.exc, ValueError),
+                    "verdict": _verdict(out.result)})
+    return got, None
+
+
+@collector
+def decide(decide, v) -> dict:
+    fair, stopped = _decisions(decide, v, "fair")
+    if stopped:
+        return h.outcome_data(stopped)
+    return {"error": next((d["error"] for d in fair if d["error"]), None), "tampered": [], "calls": [], "fair": fair}
+
+
+@collector
+def decide_fair(decide, v) -> dict:
+    unfair, stopped = _decisions(decide, v, "unfair")
+    fair, stopped = _decisions(decide, v, "fair") if stopped is None else ([], stopped)
+    if stopped:
+        return h.outcome_data(stopped)
+    return {"error": None, "tampered": [], "calls": [], "unfair": unfair, "fair": fair}
 
 
 @collector
