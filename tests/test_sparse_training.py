@@ -287,4 +287,6 @@ def test_bench_artefact_matches_its_own_rows():
     key = lambda r: (r["agent"], r["arm"], r["sparsity"], r["seed"])  # noqa: E731
     assert sorted(map(key, data["rows"])) == sorted(map(key, expected))  # every arm on every seed, once
     assert json.loads(json.dumps(B.summarize(data["rows"]))) == data["summary"]
-    assert all(abs(r["measured_sparsity"] - r["sparsity"]) < 5e-3 for r in data["rows"])
+    # never denser than the arm's budget (SET/RigL may end sparser: a grown weight can stay at zero)
+    assert all(r["sparsity"] - 2e-3 <= r["measured_sparsity"] <= r["sparsity"] + 0.05 for r in data["rows"])
+    assert len({(r["agent"], r["env_steps"]) for r in data["rows"]}) == len(cfg["agents"])  # equal budgets
