@@ -59,10 +59,12 @@ L.interview_card(1)
 # same seeded episodes, and compare with random pruning.
 #
 # **Seeds and uncertainty** (the course's convention, lesson 5): every evaluation seed $s$ plays its own
-# episodes (reset seeds $1000s, 1000s+1, \dots$, `stats.episode_seed`); a curve point is the interquartile mean
-# (IQM) over seeds of each seed's mean return, with a percentile-bootstrap 95 % interval over seeds. Magnitude
-# pruning of a fixed agent is deterministic, so its band is **episode noise only**; random pruning draws a new
-# mask per seed.
+# episodes (reset seeds $1000s, 1000s+1, \dots$, `stats.episode_seed`); a curve point is the **median** over seeds
+# of each seed's mean return, with the distribution-free order-statistic interval $[x_{(k)}, x_{(n-k+1)}]$ of the
+# sorted seeds, printed at its exact level (`stats.level`, never rounded to "95 %"). Where every seed agrees (all
+# at 500) that interval has zero width, so we say instead how many seeds reached the bar (`stats.success_rate`).
+# Magnitude pruning of a fixed agent is deterministic, so its band is **episode noise only**; random pruning draws
+# a new mask per seed.
 
 # %%
 import matplotlib.pyplot as plt
@@ -84,11 +86,24 @@ def per_seed(model_for_seed):
                      for s in SEEDS])
 
 
+LEVEL, (_, HIGH) = stats.level(len(SEEDS)), stats.return_range(ENV)
+
+
+def describe(values, label=stats.EPISODE_NOISE):
+    """The course's summary of one value per seed: "k of n seeds reached the bar" where all seeds agree (a
+    zero-width interval says nothing), otherwise the median with its order-statistic interval at its level."""
+    sm = stats.summarize(values, bar=HIGH)
+    if sm["low"] == sm["high"]:
+        return (f"{sm['median']:.1f}: {sm['reached']} of {sm['n']} seeds reached {HIGH:g} (Clopper–Pearson 95 % "
+                f"interval of the rate [{sm['rate_low']:.2f}, {sm['rate_high']:.2f}]; {label})")
+    return f"median {sm['median']:.1f}, {sm['level']:.1%} interval [{sm['low']:.1f}, {sm['high']:.1f}] ({label})"
+
+
 dense = prunerl.load_agent(AGENT)
 dense_seeds = per_seed(lambda s: dense)
-dense_return = stats.iqm(dense_seeds)
-print(f"dense {AGENT}: {metrics.count_params(dense)['total']:,} parameters, return (IQM of {len(SEEDS)} seeds) "
-      f"{dense_return:.1f}")
+dense_return = float(np.median(dense_seeds))
+print(f"dense {AGENT}: {metrics.count_params(dense)['total']:,} parameters, return over {len(SEEDS)} seeds: "
+      f"{describe(dense_seeds)}")
 
 # %% [markdown]
 # ## PyTorch: `torch.nn.utils.prune.global_unstructured`
@@ -146,15 +161,15 @@ def random_pruned(sparsity, seed):
     return net
 
 
-rows, seed_points = [], {}  # rows: sparsity, IQM torch / keras / random; seed_points: per-seed returns
+rows, seed_points = [], {}  # rows: sparsity, median torch / keras / random; seed_points: per-seed returns
 for s in SPARSITIES:
     t_net, k_net = torch_magnitude(s), keras_magnitude(s)
     seed_points["torch", s] = per_seed(lambda seed, net=t_net: net)
     seed_points["keras", s] = per_seed(lambda seed, net=k_net: net)
     seed_points["random", s] = per_seed(lambda seed, s=s: random_pruned(s, seed))
-    rows.append((s, *(stats.iqm(seed_points[k, s]) for k in ("torch", "keras", "random"))))
+    rows.append((s, *(np.median(seed_points[k, s]) for k in ("torch", "keras", "random"))))
     print(f"sparsity {s:.2f}: torch magnitude {rows[-1][1]:6.1f}   keras magnitude {rows[-1][2]:6.1f}   "
-          f"torch random {rows[-1][3]:6.1f}   (IQM over {len(SEEDS)} seeds)")
+          f"torch random {rows[-1][3]:6.1f}   (median over {len(SEEDS)} seeds)")
 rows = np.array(rows)
 
 # %%
@@ -169,13 +184,13 @@ for kind, col, style, label in (("torch", 1, "o-", "global magnitude (torch.nn.u
         ax.scatter([s] * len(SEEDS), seed_points[kind, s], s=8, color=line.get_color(), alpha=0.4)
     bands = np.array([stats.interval(seed_points[kind, s]) for s in SPARSITIES])
     ax.fill_between(rows[:, 0], bands[:, 0], bands[:, 1], color=line.get_color(), alpha=0.15)
-low, high = stats.return_range(ENV)
-ax.set(xlabel="sparsity (fraction of weights zeroed)", ylim=(low - 0.03 * high, 1.03 * high),
-       ylabel=f"return: IQM over seeds ({EPISODES} episodes each)",
+ax.set(xlabel="sparsity (fraction of weights zeroed)", ylim=(-0.03 * HIGH, 1.03 * HIGH),
+       ylabel=f"return: median over seeds ({EPISODES} episodes each)",
        title=f"{AGENT}: return vs sparsity, one-shot, {len(SEEDS)} seeds")
 ax.legend(fontsize=8)
-fig.text(0.01, -0.02, f"Dots: one seed each ({len(SEEDS)} seeds, own episodes). Bands: 95 % bootstrap interval of "
-         f"the IQM over seeds; for magnitude pruning {stats.EPISODE_NOISE} (one deterministic mask).", fontsize=7)
+fig.text(0.01, -0.02, f"Dots: one seed each ({len(SEEDS)} seeds, own episodes). Bands: order-statistic interval of "
+         f"the median over seeds, at {LEVEL:.1%}; for magnitude pruning {stats.EPISODE_NOISE} (one deterministic "
+         "mask).", fontsize=7)
 L.show(fig, "01_return_vs_sparsity")
 
 # %%
@@ -185,7 +200,7 @@ first_bad = rows[~ok, 0].min() if (~ok).any() else None
 beyond = rows[rows[:, 0] > last_ok]
 gap = int(np.argmax(rows[:, 1] - rows[:, 3]))
 same = np.allclose(rows[:, 1], rows[:, 2])
-text = (f"**What the numbers show.** The dense agent returns {dense_return:.1f} (IQM over {len(SEEDS)} seeds). "
+text = (f"**What the numbers show.** The dense agent returns {describe(dense_seeds)}. "
         + (f"One-shot magnitude pruning (no fine-tuning) keeps at least 95 % of that return up to **{last_ok:.0%}** "
            "sparsity, the highest such point on our grid" if last_ok > 0 else
            "One-shot magnitude pruning (no fine-tuning) keeps 95 % of that return at **no** sparsity on our grid"))
@@ -211,13 +226,13 @@ L.md(text)
 
 # %%
 kept = {s: float(rows[rows[:, 0] == s, 1][0] / dense_return) for s in (0.5, 0.8, 0.9) if s in SPARSITIES}
-L.md("Fraction of the dense return (IQM over seeds) that one-shot global magnitude pruning keeps: "
+L.md("Fraction of the dense return (median over seeds) that one-shot global magnitude pruning keeps: "
      + ", ".join(f"**{k:.0%}** at {s:.0%} sparsity" for s, k in kept.items())
      + ". Graesser et al. (2022) keep nearly all of it at 80–90 % sparsity by pruning during training; lesson 5 "
      "compares pruning before, during and after training on this architecture, and lesson 8 recovers a pruned "
      "agent by fine-tuning. The 80–90 % figure is a property of a training procedure, not of the trained network.")
-L.record("01_what_is_pruning", dense_iqm=dense_return, **{f"kept_{round(s * 100)}": k for s, k in kept.items()},
-         **{f"iqm_{round(s * 100)}": float(r) for s, r in rows[:, :2]})
+L.record("01_what_is_pruning", dense_median=dense_return, **{f"kept_{round(s * 100)}": k for s, k in kept.items()},
+         **{f"median_{round(s * 100)}": float(r) for s, r in rows[:, :2]})
 # %% [markdown]
 # ## Pruning that keeps the return: the zoo's sparse agents
 #
@@ -234,16 +249,15 @@ for level in (90, 95):
     name = f"{AGENT}-s{level}"
     card = prunerl.card(name)
     returns = per_seed(lambda s, name=name: prunerl.load_agent(name))
-    shipped[level] = (stats.iqm(returns), *stats.interval(returns))
+    shipped[level] = float(np.median(returns))
     r = card["recipe"]
     print(f"{name}: recipe {r['method']} (sparsity raised from {r['begin']:.0%} to {r['end']:.0%} of its run, "
           f"{r['allocation']} layer densities), measured sparsity {card['sparsity']['measured']:.1%}, "
-          f"return IQM {shipped[level][0]:.1f} [{shipped[level][1]:.1f}, {shipped[level][2]:.1f}] over "
-          f"{len(SEEDS)} seeds (episode noise only), trained in {card['time_vs_dense']:.2f}x the dense agent's time")
-L.md(f"At 90 % sparsity the shipped agent returns **{shipped[90][0]:.1f}** where one-shot pruning of the trained "
+          f"return {describe(returns)}, trained in {card['time_vs_dense']:.2f}x the dense agent's time")
+L.md(f"At 90 % sparsity the shipped agent returns **{shipped[90]:.1f}** (median) where one-shot pruning of the trained "
      f"agent keeps {kept.get(0.9, float('nan')):.0%} of the dense return: the sparsity was never the problem, the "
      "procedure was. Lesson 5 compares the moments to prune on equal budgets.")
-L.record("01_what_is_pruning", shipped_90=shipped[90][0], shipped_95=shipped[95][0])
+L.record("01_what_is_pruning", shipped_90=shipped[90], shipped_95=shipped[95])
 
 # %% [markdown]
 # ## What the zeros buy — nothing, yet

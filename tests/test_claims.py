@@ -214,7 +214,7 @@ def verdict_holds(claim: str, n: dict, b: dict) -> bool:
         "7.": l7["minigrid_one_shot"] < l7["minigrid_dense_return"] and
         l7["minigrid_fine_tuned"] >= 0.95 * l7["minigrid_dense_return"]
         and every("{}:l1_kept:50:iqm", lambda k: k < 0.95),
-        "8.": l1["mask_state_ratio"] > 1 and l1["kept_90"] < 0.5 and l1["iqm_70"] > l1["iqm_50"]
+        "8.": l1["mask_state_ratio"] > 1 and l1["kept_90"] < 0.5 and l1["median_70"] > l1["median_50"]
         and l4["agent90_csr_bytes"] < l4["agent90_dense_bytes"]
         and every("{}:mask_state_ratio:90", lambda r: r > 1)
         and every("{}:csr_breakeven:all", lambda s: 0.45 < s < 0.6)
