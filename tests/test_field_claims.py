@@ -1,0 +1,83 @@
+"""docs/claims.md's "field's claims on trial": its blocks are rendered from bench/sparse_training.json, and every
+verdict word follows from the paired interval it sits beside."""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import re
+from pathlib import Path
+
+import jupytext
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("sparse_training_tables", ROOT / "bench" / "sparse_training_tables.py")
+T = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(T)
+TITLE = "## The field's claims on trial"
+ROW = re.compile(r"^\| (?P<arm>\w+) \| (?P<sp>\d+) % \| [^|]+ \| (?P<dense>[^|]*) \| (?P<gmp>[^|]*) \|$", re.M)
+PAIR = re.compile(r"(?P<d>[+−][\d.]+) \[(?P<lo>[+−][\d.]+), (?P<hi>[+−][\d.]+)\]: (?P<word>beats|loses to|undecided)")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return T.load()
+
+
+def section() -> str:
+    text = (ROOT / "docs" / "claims.md").read_text()
+    assert TITLE in text
+    return text[text.index(TITLE):]
+
+
+def test_section_is_the_render_of_the_artefact(data):
+    text = section()
+    assert T.render(text, data) == text, "run `python bench/sparse_training_tables.py`"
+    shown = {m["name"] for m in T.BLOCK.finditer(text)}
+    assert {"verdict", "run", *data["summary"]} <= shown, "a block of the artefact is missing from the page"
+    assert f"**Verdict: {T.overall(data)}.**" in text
+
+
+@pytest.mark.parametrize(("low", "high", "word"), [(1.0, 5.0, "beats"), (-5.0, -1.0, "loses to"),
+                                                   (0.0, 5.0, "undecided"), (-5.0, 0.0, "undecided"),
+                                                   (-1.0, 1.0, "undecided")])
+def test_a_verdict_is_decided_only_when_the_interval_excludes_zero(low, high, word):
+    assert T.verdict({"low": low, "high": high}) == word
+
+
+def test_every_verdict_word_on_the_page_matches_its_interval(data):
+    rows = [r for r in ROW.finditer(section()) if r["arm"] != "dense"]
+    cells = sum(len(s["cells"]) for s in data["summary"].values())
+    assert len(rows) == cells, "one table row per sparse cell of the artefact"
+    seen = 0
+    for row in rows:
+        for col in ("dense", "gmp"):
+            m = PAIR.search(row[col])
+            if m is None:
+                assert not row[col].strip() and (col == "gmp" and row["arm"] == "gmp"), row.group(0)
+                continue
+            lo, hi = (float(m[k].replace("−", "-")) for k in ("lo", "hi"))
+            assert lo <= float(m["d"].replace("−", "-")) <= hi
+            want = "beats" if lo > 0 else "loses to" if hi < 0 else "undecided"
+            assert m["word"] == want, row.group(0)
+            seen += 1
+    assert seen >= cells
+
+
+def test_verdicts_follow_a_changed_artefact(data):
+    changed = copy.deepcopy(data)
+    for s in changed["summary"].values():
+        s["cells"][0]["vs_dense"].update(median_diff=20.0, low=10.0, high=30.0)
+    assert T.overall(changed) == "held"
+    block = T.render("<!-- field-table: verdict -->\n<!-- /field-table: verdict -->", changed)
+    assert "beats dense: gmp (+20.0 [+10.0, +30.0])" in block
+    for s in changed["summary"].values():
+        for c in s["cells"]:
+            c["vs_dense"].update(median_diff=-20.0, low=-30.0, high=-10.0)
+    assert T.overall(changed) == "not held at this budget"
+
+
+def test_the_section_cites_a_lesson_heading_that_exists():
+    heading = re.search(r"\[lesson 8 › ([^\]]+)\]", section())[1]
+    nb = jupytext.read(ROOT / "lessons" / "08_where_the_field_goes.py")
+    assert any(f"## {heading}" in c.source for c in nb.cells if c.cell_type == "markdown")
