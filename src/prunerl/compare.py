@@ -163,8 +163,7 @@ STRATEGY_TABLE = (
 )
 REGISTRY = {s.name: s for s in STRATEGY_TABLE}
 STRATEGIES = tuple(REGISTRY)
-# `finetune` (a validated fine-tune per seed and sparsity) would add as much again to the default run: asked for by
-# name.
+# `finetune` (one more validated fine-tune per seed and sparsity, on top of `gradual`'s) is asked for by name.
 DEFAULT_STRATEGIES = tuple(s for s in STRATEGIES if s != "finetune")
 # Every strategy is compared with global magnitude pruning at the same nominal sparsity, on the same seeds and
 # episodes: the field's standard baseline (Blalock et al. 2020), one-shot, no training.
