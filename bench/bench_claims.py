@@ -17,10 +17,16 @@ Per agent (``cartpole-dqn``, ``acrobot-dqn``, ``lunarlander-ppo``, ``minigrid-pp
   divided by their layer's mean, is <= tau, for the dense agent, the shipped sparse agents ``-s90`` / ``-s95`` and
   the one-shot 90 % network, on 5 x 400 states the dense agent visits (one value per rollout seed).
 
-Writes ``bench/claims.json`` (flat ``"agent:quantity:level:stat"`` keys; docs/claims.md and the question bank quote
-it) and the ``claims`` section of bench/RESULTS.md.
+Quantities measured per seed are summarised as the course does (``prunerl.stats.summarize``): the median over seeds
+(``:median``), its order-statistic interval (``:low``, ``:high``) at its exact level (``:level``, 93.8 % with 5 seeds)
+and, where every seed gives the same value, the Clopper-Pearson lower bound of the rate of seeds at it
+(``:rate_low``); the per-seed values themselves are kept under ``per_seed``.
 
-Usage: python bench/bench_claims.py [--agents a b] [--seeds 0 1 2 3 4] [--episodes 10]
+Writes ``bench/claims.json`` (flat ``"agent:quantity:level:stat"`` keys; docs/claims.md and the question bank quote
+it) and the ``claims`` section of bench/RESULTS.md. ``--steps returns dormancy`` re-measures only those steps and
+keeps the other values of the existing file (the timings stay as recorded).
+
+Usage: python bench/bench_claims.py [--agents a b] [--seeds 0 1 2 3 4] [--episodes 10] [--steps ...]
 """
 from __future__ import annotations
 
@@ -49,16 +55,12 @@ def pct(level: float) -> str:
     return str(round(level * 100))
 
 
-def summary(values) -> dict:
-    from prunerl import stats
-
-    s = stats.summarize(values)
-    return {"iqm": s["iqm"], "low": s["low"], "high": s["high"], "n": s["n"]}
-
-
 def put(out: dict, key: str, values) -> None:
+    from claims_tables import summary
+
     for stat, v in summary(values).items():
         out[f"{key}:{stat}"] = v
+    out.setdefault("per_seed", {})[key] = [float(v) for v in values]
 
 
 def share(small, dense) -> float:
@@ -295,16 +297,16 @@ def idle_fraction(net, obs, tau: float = 0.025) -> float:
 
 
 # ------------------------------------------------------------------------------------------ report
-def fmt(out: dict, key: str, digits: int = 2) -> str:
-    s = {k: out[f"{key}:{k}"] for k in ("iqm", "low", "high")}
-    return f"{s['iqm']:.{digits}f} [{s['low']:.{digits}f}, {s['high']:.{digits}f}]"
-
-
 def report(out: dict, agents, seeds, episodes: int, seconds: float) -> str:
+    from claims_tables import cell as fmt
+    from prunerl import stats
+
     lines = ["## Claims page: the eight claims measured on all four agents (no training)", "",
              f"{len(seeds)} seeds; seed s plays {episodes} greedy episodes from reset seed 1000 s (test) and "
-             f"{VALIDATION:,} + 1000 s (validation). Cells: IQM [95 % percentile-bootstrap interval over seeds] "
-             "(`prunerl.stats.summarize`). One-shot networks are one network per level: **episode noise only**. "
+             f"{VALIDATION:,} + 1000 s (validation). Cells: median over seeds [order-statistic interval at "
+             f"{stats.level(len(seeds)) * 100:.1f} %] (`prunerl.stats.summarize`); where every seed gives the same "
+             "value, that value with how many seeds gave it and the Clopper-Pearson lower bound of that rate. "
+             "One-shot networks are one network per level: **episode noise only**. "
              "Full numbers: `bench/claims.json`; the tables of docs/claims.md are rendered from it.", "",
              "One-shot global magnitude pruning, kept (test episodes):", ""]
     lines.append(benchlib.table(["agent", *[f"{pct(s)} %" for s in SWEEP]],
@@ -312,10 +314,13 @@ def report(out: dict, agents, seeds, episodes: int, seconds: float) -> str:
     lines += ["", "Dormant hidden units (tau = 0.025), share of all hidden units, on the dense agent's states:", ""]
     names = ("dense", "oneshot90", "s90", "s95")
     lines.append(benchlib.table(["agent", *names], [[a, *[fmt(out, f"{a}:dormant_{n}:0.025")
-                                                           if f"{a}:dormant_{n}:0.025:iqm" in out else "-"
+                                                           if f"{a}:dormant_{n}:0.025:median" in out else "-"
                                                            for n in names]] for a in agents]))
     lines += ["", f"Run time: {seconds:.0f} s (wall clock on the shared machine)."]
     return "\n".join(lines)
+
+
+STEPS = {"returns": returns, "storage": storage, "timing": timing, "dormancy": dormancy}
 
 
 def main(argv=None) -> int:
@@ -323,23 +328,33 @@ def main(argv=None) -> int:
     parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=AGENTS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--episodes", type=int, default=10)
+    parser.add_argument("--steps", nargs="+", default=list(STEPS), choices=list(STEPS),
+                        help="measure only these; the other values are kept from the existing bench/claims.json")
     args = parser.parse_args(argv)
     benchlib.set_threads()
     started = time.perf_counter()
     out: dict = {}
     for agent in args.agents:
-        for step in (returns, storage, timing, dormancy):
+        for step in (STEPS[s] for s in args.steps):
             t = time.perf_counter()
             if step is storage or step is timing:
                 step(agent, out)
             else:
                 step(agent, args.seeds, *([args.episodes] if step is returns else []), out)
             print(f"{agent} {step.__name__}: {time.perf_counter() - t:.1f} s", flush=True)
-    layer_1024(out)
+    if "timing" in args.steps:
+        layer_1024(out)
     seconds = time.perf_counter() - started
     run = {"seeds": args.seeds, "episodes": args.episodes, "sweep": list(SWEEP), "bar": BAR, "taus": list(TAUS),
            "states": STATES, "machine": benchlib.machine(), "seconds": round(seconds, 1)}
-    OUT.write_text(json.dumps({"run": run, "values": out}, indent=1, sort_keys=True) + "\n")
+    per_seed = out.pop("per_seed", {})
+    if set(args.steps) != set(STEPS):
+        old = json.loads(OUT.read_text())
+        run = old["run"] | {"remeasured": {"steps": args.steps, "machine": run["machine"], "seconds": run["seconds"]}}
+        per_seed = old.get("per_seed", {}) | per_seed
+        summarised = {k.rsplit(":", 1)[0] for k in out if k.endswith(":median")}
+        out = {k: v for k, v in old["values"].items() if k.rsplit(":", 1)[0] not in summarised} | out
+    OUT.write_text(json.dumps({"run": run, "values": out, "per_seed": per_seed}, indent=1, sort_keys=True) + "\n")
     text = report(out, args.agents, args.seeds, args.episodes, seconds)
     print(text)
     benchlib.write_section("claims", text)

@@ -46,9 +46,8 @@ def report(df, layers: str, seconds: float) -> str:
         "",
         f"{len(seeds)} seeds ({', '.join(map(str, seeds))}); seed s evaluates {episodes} greedy episodes from reset "
         "seed 1000 s (`prunerl.stats.episode_seed`), for the pruned agent, the dense agent and a uniformly random "
-        "policy alike. **kept = (R_pruned - R_random) / (R_dense - R_random)**. Each cell: **median kept** over "
-        "seeds, then the interquartile mean with its 95 % percentile-bootstrap interval over seeds "
-        "(`prunerl.stats`) and the number of seeds. One pruned network per agent and sparsity: the seeds differ "
+        "policy alike. **kept = (R_pruned - R_random) / (R_dense - R_random)**. Each cell: "
+        + quality.legend(len(seeds)) + " One pruned network per agent and sparsity: the seeds differ "
         "only in their episodes, so the intervals are **episode noise only**.",
         "",
     ]

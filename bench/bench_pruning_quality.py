@@ -114,10 +114,19 @@ def run_agent(agent: str, seeds, episodes: int, methods, log, done=None, sparsit
 
 
 def cell(values) -> str:
+    """**median** [order-statistic interval], or, where every seed agrees, the seed count and rate bound."""
+    from claims_tables import cell as text, summary
+
+    median, rest = text({f"v:{k}": x for k, x in summary(values).items()}, "v").split(" ", 1)
+    return f"**{median}** {rest}"
+
+
+def legend(seeds: int) -> str:
     from prunerl import stats
 
-    s = stats.summarize(values)
-    return f"**{np.median(values):.2f}** ({s['iqm']:.2f} [{s['low']:.2f}, {s['high']:.2f}], n={s['n']})"
+    return (f"**median kept** over seeds [order-statistic interval at {stats.level(seeds) * 100:.1f} %] "
+            "(`prunerl.stats.summarize`); where every seed gives the same value, that value with how many seeds "
+            "gave it and the Clopper-Pearson lower bound of that rate (no zero-width band).")
 
 
 def report(df) -> str:
@@ -128,9 +137,7 @@ def report(df) -> str:
         "",
         f"{len(seeds)} seeds ({', '.join(map(str, seeds))}); seed s evaluates {episodes} greedy episodes from reset "
         "seed 1000 s (`prunerl.stats.episode_seed`), for the pruned agent, the dense agent and a uniformly random "
-        "policy alike. **kept = (R_pruned - R_random) / (R_dense - R_random)**. Each cell: **median kept** over "
-        "seeds, then the interquartile mean with its 95 % percentile-bootstrap interval over seeds "
-        "(`prunerl.stats`) and the number of seeds. "
+        "policy alike. **kept = (R_pruned - R_random) / (R_dense - R_random)**. Each cell: " + legend(len(seeds)) + " "
         "`one-shot` (global magnitude, the baseline), `erk` (one-shot, ERK layer densities) and `zoo` (the "
         "shipped sparse agent) are one network each: their intervals are **episode noise only**. `finetune` "
         "(`prunerl.recipes.prune_finetune`, budgets: "

@@ -1,7 +1,7 @@
 """The four-agent tables of docs/claims.md, rendered from ``bench/claims.json`` (written by ``bench_claims.py``).
 
 The page holds each table between ``<!-- claims-table: NAME -->`` and ``<!-- /claims-table: NAME -->``, and quotes
-single numbers as ``0.72<!-- bench:cartpole-dqn:kept:50:iqm -->``. ``python bench/claims_tables.py`` rewrites both
+single numbers as ``0.72<!-- bench:cartpole-dqn:kept:50:median -->``. ``python bench/claims_tables.py`` rewrites both
 from the JSON file; ``tests/test_claims.py`` checks that doing so changes nothing.
 """
 from __future__ import annotations
@@ -34,9 +34,26 @@ def load(path: Path = ARTEFACT, lessons: Path = LESSONS) -> dict:
     return v
 
 
+def summary(values) -> dict:
+    """The course's summary of one value per seed (``prunerl.stats.summarize``): ``median``, its order-statistic
+    interval ``low``, ``high`` at ``level``, ``n``; where every seed agrees, ``rate_low``: the Clopper-Pearson lower
+    bound of the rate of seeds at that value."""
+    from prunerl import stats
+
+    s = stats.summarize(values)
+    out = {k: s[k] for k in ("median", "low", "high", "level", "n")}
+    if s["low"] == s["high"]:
+        out["rate_low"] = stats.success_rate(values, s["low"])["rate_low"]
+    return out
+
+
 def cell(v: dict, key: str, digits: int = 2) -> str:
-    """IQM [low, high] of one summarised quantity."""
-    return f"{v[key + ':iqm']:.{digits}f} [{v[key + ':low']:.{digits}f}, {v[key + ':high']:.{digits}f}]"
+    """Median [order-statistic interval] of one summarised quantity; where every seed gave the same value, that
+    value, how many seeds gave it and the Clopper-Pearson lower bound of that rate (never a zero-width band)."""
+    median, n = f"{v[key + ':median']:.{digits}f}", f"{v[key + ':n']:.0f}"
+    if key + ":rate_low" in v:
+        return f"{median} ({n} of {n} seeds; rate ≥ {v[key + ':rate_low']:.2f})"
+    return f"{median} [{v[key + ':low']:.{digits}f}, {v[key + ':high']:.{digits}f}]"
 
 
 def ret(value: float) -> str:

@@ -128,9 +128,9 @@ def test_every_claim_shows_all_four_agents_in_a_table_rendered_from_the_bench():
 
 def test_bench_numbers_follow_the_artefact(tmp_path):
     values = T.load()
-    values["cartpole-dqn:dormant_dense:0.025:iqm"] = 0.1234
+    values["cartpole-dqn:dormant_dense:0.025:median"] = 0.1234
     page = T.render(PAGE.read_text(), values)
-    assert "12 %<!-- bench:cartpole-dqn:dormant_dense:0.025:iqm -->" in page
+    assert "12 %<!-- bench:cartpole-dqn:dormant_dense:0.025:median -->" in page
     assert "0.12 [" in page and page != PAGE.read_text()
 
 
@@ -213,16 +213,16 @@ def verdict_holds(claim: str, n: dict, b: dict) -> bool:
                 for s in ("batch1", "batch4096")),
         "7.": l7["minigrid_one_shot"] < l7["minigrid_dense_return"] and
         l7["minigrid_fine_tuned"] >= 0.95 * l7["minigrid_dense_return"]
-        and every("{}:l1_kept:50:iqm", lambda k: k < 0.95),
+        and every("{}:l1_kept:50:median", lambda k: k < 0.95),
         "8.": l1["mask_state_ratio"] > 1 and l1["kept_90"] < 0.5 and l1["median_70"] > l1["median_50"]
         and l4["agent90_csr_bytes"] < l4["agent90_dense_bytes"]
         and every("{}:mask_state_ratio:90", lambda r: r > 1)
         and every("{}:csr_breakeven:all", lambda s: 0.45 < s < 0.6)
         and sum(b[f"{a}:curve_monotone:all"] == 0 for a in T.AGENTS) == 2
-        and sum(b[f"{a}:kept:90:iqm"] >= 0.95 for a in T.AGENTS) >= 1,
-        "9.": all(abs(b[f"{a}:dormant_{s}:0.025:iqm"] - b[f"{a}:dormant_dense:0.025:iqm"]) <= 0.05
+        and sum(b[f"{a}:kept:90:median"] >= 0.95 for a in T.AGENTS) >= 1,
+        "9.": all(abs(b[f"{a}:dormant_{s}:0.025:median"] - b[f"{a}:dormant_dense:0.025:median"]) <= 0.05
                   for a in T.AGENTS for s in ("s90", "s95"))
-        and sum(b[f"{a}:idle_dense:0.025:iqm"] >= 0.2 for a in T.AGENTS) >= 3,
+        and sum(b[f"{a}:idle_dense:0.025:median"] >= 0.2 for a in T.AGENTS) >= 3,
     }[claim]
 
 
