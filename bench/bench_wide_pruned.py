@@ -93,7 +93,7 @@ def summarize(rows: list[dict]) -> dict:
     if len({r["hparams"]["total_steps"] for r in rows}) != 1:
         raise ValueError("arms trained with unequal env steps; refusing to compare")
     cells = {key: _by_seed([r for r in rows if (r["width"], r["sparsity"]) == key])
-             for key in dict.fromkeys((r["width"], r["sparsity"]) for r in rows)}
+             for key in sorted({(r["width"], r["sparsity"]) for r in rows})}
     seeds = sorted(cells[(1, 0.0)])
     if any(sorted(c) != seeds for c in cells.values()):
         raise ValueError("arms trained on different seeds; paired comparisons need the same seeds")
@@ -135,8 +135,8 @@ def report(data: dict) -> str:
             for c in s["cells"]]
     lines += [benchlib.table(["width", "sparsity", "non-zero weights", "return", "vs dense, same width",
                               "vs dense x1"], rows), "",
-              f"**Verdict: {verdict(s)}.** {cfg['episodes']} greedy episodes per seed from reset seed 1000 s. "
-              f"Artefact: `bench/wide_pruned.json` (per-seed rows).", "",
+              f"**Verdict: {verdict(s)}.** {cfg['episodes']} greedy episodes per seed from reset seed 1000 s"
+              + (". Artefact: `bench/wide_pruned.json` (per-seed rows)." if cfg["label"] == "full" else "."), "",
               f"Run time: {data['wall_seconds'] / 60:.1f} min wall clock ({cfg['workers']} worker processes, one thread "
               f"each; {data['cpu_seconds'] / 60:.1f} CPU-min of training)."]
     return "\n".join(lines)
