@@ -123,7 +123,7 @@ def graded(tmp_path_factory) -> dict:
         (folder / "submission_secret.txt").write_text(f"secret-of-{student}")
     out = root / "grades"
     first = _cli("grade", str(course / "submitted"), "--out", str(out), "--csv", str(root / "first.csv"),
-                 "--feedback", "--jobs", "1", "--timeout", "120")
+                 "--feedback", "--jobs", "2", "--timeout", "120")  # two nbgrader processes, as on CI's two cores
     after_first = _gradebook(course)
     student, test, score = REVIEWED
     _set_score(course, student, test, manual_score=score)
@@ -144,7 +144,7 @@ def graded(tmp_path_factory) -> dict:
         zf.writestr(f"doejane_LATE_12345_678901_{A}-1.ipynb", nbformat.writes(made["solution"]))
         zf.writestr(f"smithjohn_23456_678902_{A}.ipynb", nbformat.writes(made["broken"]))
     zipped = _cli("grade", str(downloads), "--out", str(out), "--gradebook", str(root / "lms.db"), "--json",
-                  "--quiet", "--timeout", "120", XDG_CACHE_HOME=str(root / "cache"))
+                  "--quiet", "--jobs", "2", "--timeout", "120", XDG_CACHE_HOME=str(root / "cache"))
     return {"root": root, "course": course, "out": out, "first": first, "quiet": quiet, "report": report,
             "after_first": after_first, "after_quiet": _gradebook(course), "export": export, "released": released,
             "exchange": exchange, "zipped": zipped, "feedback": ours, "regenerated": regenerated}
