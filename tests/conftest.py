@@ -30,3 +30,11 @@ def fx_course(tmp_path_factory):
     shutil.copy2(repo / "tests" / "fixtures" / "grading" / "sources" / "fx_demo.py", layout.sources / "fx_demo.py")
     build(layout, log=lambda _m: None)
     return layout
+
+
+@pytest.fixture(scope="session")
+def build_check(tmp_path_factory):
+    """`prunerl build --check` run once in a scratch checkout of the repository (tests/shared_runs.py)."""
+    from shared_runs import BUILD_CHECK, run, scratch_checkout
+
+    return run(BUILD_CHECK, scratch_checkout(tmp_path_factory.mktemp("build-check")))

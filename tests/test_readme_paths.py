@@ -3,14 +3,12 @@ README and run, in order, on the fast configuration (PRUNERL_FAST=1), in a scrat
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from shared_runs import BUILD_CHECK, run, scratch_checkout
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -24,18 +22,10 @@ def path_commands(reader: str) -> list[str]:
     return [line.split("  #")[0].strip().replace(".venv/bin/", "") for line in m.group(1).splitlines() if line.strip()]
 
 
-def run(command: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PRUNERL_FAST": "1", "OMP_NUM_THREADS": "1",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-
-
 @pytest.fixture
 def course(tmp_path):
     """A scratch working folder that sees the course as a learner's checkout does."""
-    for name in ("lessons", "exercises", "solutions", "autograder", "src", "pyproject.toml"):
-        (tmp_path / name).symlink_to(ROOT / name)
-    return tmp_path
+    return scratch_checkout(tmp_path)
 
 
 def test_the_three_readers_have_a_path_and_the_readme_is_short():
@@ -62,12 +52,13 @@ def test_learner_path(course):
 
 
 @pytest.mark.slow
-def test_instructor_path(course):
+def test_instructor_path(course, build_check):
     learner = course / "submitted" / "alice" / "ex1_threshold_torch"
     learner.mkdir(parents=True)
     shutil.copy(ROOT / "solutions" / "ex1_threshold_torch.ipynb", learner)
     for command in path_commands("instructor"):
-        proc = run(command, course)
+        # `prunerl build --check` writes nothing where it runs: its run in a scratch checkout is shared (conftest)
+        proc = build_check if command == BUILD_CHECK else run(command, course)
         assert proc.returncode == 0, f"{command}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     csv = next(course.glob("*.csv")).read_text().splitlines()
     row = next(line for line in csv if line.startswith("ex1_threshold_torch,") and ",alice," in line)
