@@ -68,7 +68,11 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", nargs="+", default=None, help="a smaller run (default: the default seeds)")
     args = parser.parse_args(argv)
     benchlib.controlled()  # the same malloc and thread settings for both paths
-    extra = ["--seeds", *args.seeds] if args.seeds else []
+    from prunerl.commands.compare import _cpus
+    from prunerl.compare import DEFAULT_SEEDS
+
+    # Both paths get the seeds explicitly: the baseline's own default may be another seed count.
+    extra = ["--seeds", *(args.seeds or [str(s) for s in DEFAULT_SEEDS])]
     with tempfile.TemporaryDirectory(prefix="bench_compare_") as tmp:
         tmp = Path(tmp)
         old_src = unpack(args.baseline, tmp / "old")
@@ -82,13 +86,11 @@ def main(argv=None) -> int:
     committed = pd.read_csv(ROOT / "docs" / "compare" / "results.csv")
     identical = same_cells(old_df, new_df)
     as_committed = not args.seeds and same_cells(new_df, committed)
-    from prunerl.commands.compare import _cpus
-
     rows = [["old (sequential)", f"{old['wall']:.1f}", f"{old['cpu']:.1f}", f"{old['load_before']:.1f} / "
              f"{old['load_after']:.1f}"],
             [f"new (--jobs {_cpus()})", f"{new['wall']:.1f}", f"{new['cpu']:.1f}", f"{new['load_before']:.1f} / "
              f"{new['load_after']:.1f}"]]
-    seeds = " ".join(args.seeds) if args.seeds else "default (0-9)"
+    seeds = " ".join(args.seeds) if args.seeds else f"default ({DEFAULT_SEEDS[0]}-{DEFAULT_SEEDS[-1]})"
     text = "\n".join([
         "## `prunerl compare`, default configuration: old path against new", "",
         f"Seeds: {seeds}; {len(new_df)} rows. Old path: the library at commit `{args.baseline}`, sequential; new: "

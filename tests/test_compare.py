@@ -217,8 +217,8 @@ def test_docs_record_and_readme_block_round_trip(runs, tmp_path):
 
     info = {"agent": "cartpole-dqn", "framework": "torch", "env_id": "CartPole-v1", "strategies": STRATEGIES,
             "sparsities": SPARSITIES, "seeds": SEEDS, "episodes": EPISODES, "finetune_steps": STEPS,
-            "l1_budget": "equal-nonzero", "threads": 1, "wall_seconds": 1.0, "cpu_seconds": 1.0,
-            "load_average": 0.5, "command": "prunerl compare --write-docs"}
+            "l1_budget": "equal-nonzero", "threads": 1, "jobs": 2, "wall_seconds": 1.0, "cpu_seconds": 1.0,
+            "load_average": 0.5, "load_average_end": 0.7, "command": "prunerl compare --write-docs"}
     compare_docs.write_artefacts(runs, info, tmp_path)
     (tmp_path / "README.md").write_text(f"# x\n\n{compare_docs.BEGIN}\nold\n{compare_docs.END}\n\n## next\n")
     assert compare_docs.update_readme(tmp_path) and not compare_docs.update_readme(tmp_path)
@@ -227,6 +227,7 @@ def test_docs_record_and_readme_block_round_trip(runs, tmp_path):
     assert block == compare_docs.render_block(tmp_path) and text.endswith("\n\n## next\n")
     assert "median" in block and f"over the {len(SEEDS)} seeds" in block and "†" in block
     assert "(docs/compare_cartpole.png)" in block and "50.0 % order-statistic interval" in block
+    assert "(`--jobs 2`, 1 compute thread each)" in block and "0.5 at the start and 0.7 at the end" in block
     summary = cmp.summarize(runs)
     gm = summary[(summary["strategy"] == "global_magnitude") & (summary["target_sparsity"] == 0.5)].iloc[0]
     assert f"{gm.median_return:.1f} {compare_docs.band(gm)} at 0.500, effective {gm.effective_sparsity:.3f}" in block

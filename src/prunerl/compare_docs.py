@@ -3,9 +3,10 @@ README block generated from that record.
 
 ``prunerl compare --write-docs`` (run from the repository root) runs the default configuration and writes
 ``docs/compare/results.csv`` (one row per run), ``docs/compare/summary.csv``, ``docs/compare/run.json``
-(configuration, wall and CPU time) and ``docs/compare_cartpole.png``, then regenerates the README block
-between :data:`BEGIN` and :data:`END` from those files alone. ``python -m prunerl.compare_docs`` regenerates
-only the block; ``--check`` exits 1 when the README disagrees with the committed files.
+(configuration, wall and CPU time, the load average at the start and at the end) and ``docs/compare_cartpole.png``,
+then regenerates the README block between :data:`BEGIN` and :data:`END` from those files alone.
+``python -m prunerl.compare_docs`` regenerates only the block; ``--check`` exits 1 when the README disagrees with
+the committed files.
 """
 from __future__ import annotations
 
@@ -56,12 +57,12 @@ def _pct(x: float) -> str:
 
 
 def level_pct(summary: pd.DataFrame) -> str:
-    """The level of the intervals of ``summary`` (one seed count), e.g. ``"97.9 %"``."""
+    """The level of the intervals of ``summary`` (one seed count), e.g. ``"96.9 %"``."""
     return f"{100 * summary['level'].min():.1f} %"
 
 
 def rate(row) -> str:
-    """``"10/10 [0.69, 1.00]"``: seeds that reached the bar, with the Clopper-Pearson interval on the rate."""
+    """``"6/6 [0.54, 1.00]"``: seeds that reached the bar, with the Clopper-Pearson interval on the rate."""
     return f"{row.reached}/{row.seeds} [{row.rate_low:.2f}, {row.rate_high:.2f}]"
 
 
@@ -149,8 +150,10 @@ def render_block(root: Path | str = ".") -> str:
              f"{', '.join(_pct(t) for t in levels)} beside the dense agent, seeds {seeds[0]}–{seeds[-1]} "
              f"({info['episodes']} evaluation episodes each, seed *s* playing reset seeds 1000 *s*, 1000 *s* + 1, …), "
              f"`gradual` fine-tuning for {info['finetune_steps']:,} env steps, `--l1-budget {info['l1_budget']}`: "
-             f"{len(df)} runs in {info['wall_seconds']:.0f} s of wall clock and {info['cpu_seconds']:.0f} s of CPU "
-             f"time ({info['threads']} compute thread; load average {info['load_average']:.1f} at the start). "
+             f"{len(df)} runs in {info['wall_seconds']:.0f} s of wall clock (`--jobs {info['jobs']}`, "
+             f"{info['threads']} compute thread each) and {info['cpu_seconds']:.0f} s of CPU time; load average "
+             f"{info['load_average']:.1f} at the start and {info['load_average_end']:.1f} at the end (the wall clock "
+             f"counts whatever else ran on the cores). "
              f"Every number below is in [`docs/compare/results.csv`](docs/compare/results.csv) (one row per run) "
              f"and [`summary.csv`](docs/compare/summary.csv).", "",
              f"Each cell: the median over the {n} seeds of each seed's mean return, [its {level} order-statistic "

@@ -179,7 +179,8 @@ def run(args) -> int:
         info = {"agent": args.agent, "framework": args.framework, "env_id": env_id, "strategies": strategies,
                 "sparsities": sparsities, "seeds": seeds, "episodes": args.episodes,
                 "finetune_steps": args.finetune_steps, "l1_budget": args.l1_budget, "threads": args.threads,
-                "wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1), "load_average": round(load, 2),
+                "jobs": args.jobs, "wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1),
+                "load_average": round(load, 2), "load_average_end": round(os.getloadavg()[0], 2),
                 "command": "prunerl compare --write-docs"}
         write_artefacts(df, info)
         console.print("recorded in docs/compare/ and docs/compare_cartpole.png; README block "
