@@ -21,7 +21,8 @@ COMMANDS = {
     "build": "build the nbgrader course, released exercises and executed solutions from autograder/authored",
     "grade": "grade notebooks or an nbgrader submitted/ tree through nbgrader autograde",
     "check": "run a notebook's visible tests locally (fast; hidden tests run only at grading)",
-    "compare": "compare pruning strategies x sparsities over seeds: IQM, bootstrap interval, size, FLOPs, CSV, plot",
+    "compare": ("compare pruning strategies x sparsities over seeds: median, order-statistic interval, paired "
+                "differences, size, FLOPs, CSV, plot"),
     "interview": "interview practice: FSRS reviews, mock interviews, timed coding rounds, Anki/CSV export (en/zh)",
     "site": "build the course website (static HTML) from the lessons' cached executed notebooks",
     "report": "a class report from a grading folder: per test who failed and why, per exercise the scores (HTML, CSV)",

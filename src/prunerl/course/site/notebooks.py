@@ -53,13 +53,17 @@ def stale_lessons(root: Path) -> dict[Path, str]:
 
 
 def execute(py: Path, timeout: int = 3600) -> tuple[Path, float]:
-    """Execute lesson ``py`` in full mode and write ``py.with_suffix('.ipynb')`` with its outputs and hash."""
+    """Execute lesson ``py`` in full mode and write ``py.with_suffix('.ipynb')`` with its outputs and hash; the
+    numbers it records (``L.record``) go to the checkout's ``docs/lesson_numbers.json``, so the page that quotes them
+    and the cached notebook come from the same run."""
     import jupytext
 
     from .. import lessons as L
 
     digest = source_hash(py)  # before running: an edit made while it runs leaves the result stale
-    nb, seconds = L.execute_lesson(py, fast=False, timeout=timeout)
+    numbers = py.resolve().parents[1] / "docs" / "lesson_numbers.json"
+    nb, seconds = L.execute_lesson(py, fast=False, timeout=timeout,
+                                   record_to=numbers if numbers.parent.is_dir() else None)
     for i, cell in enumerate(nb.cells):  # stable ids: re-running a lesson changes outputs, not every cell id
         cell.id = f"c{i:02d}-{hashlib.sha1(cell.source.encode()).hexdigest()[:8]}"
     nb.metadata.setdefault("jupytext", {})["formats"] = PAIRING
