@@ -122,8 +122,9 @@ def training_cost(v: dict) -> str:
 
 
 def generalisation(v: dict) -> str:
-    diff = (f"{v['lesson.06.generalisation_diff_iqm']:.1f} [{v['lesson.06.generalisation_diff_low']:.1f}, "
-            f"{v['lesson.06.generalisation_diff_high']:.1f}] over {v['lesson.06.seeds']:.0f} seeds")
+    diff = (f"median {v['lesson.06.generalisation_diff_median']:.1f} [{v['lesson.06.generalisation_diff_low']:.1f}, "
+            f"{v['lesson.06.generalisation_diff_high']:.1f}] over {v['lesson.06.seeds']:.0f} seeds, "
+            f"{v['lesson.06.generalisation_diff_level']:.1%} order-statistic interval")
     return table(["agent", "pruned + fine-tuned minus dense + fine-tuned, return on unseen variants"],
                  [[a, lesson_or_not(a, "6", diff)] for a in AGENTS])
 

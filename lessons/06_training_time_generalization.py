@@ -262,19 +262,19 @@ for name, nets in models.items():
                              env_kwargs=setting).mean for i, seed in enumerate(SEEDS)])
 columns = ["nominal"] + [label(s) for s in SETTINGS]
 for name in models:
-    print(f"{name:24s}" + " ".join(f"{c}: {stats.iqm(returns[name, c]):6.1f}" for c in columns))
+    print(f"{name:24s}" + " ".join(f"{c}: {np.median(returns[name, c]):6.1f}" for c in columns))
 
 # %%
 fig, ax = plt.subplots(figsize=(9, 3.5))
 width = 0.27
 for j, name in enumerate(models):
     xs = np.arange(len(columns)) + j * width
-    bars = ax.bar(xs, [stats.iqm(returns[name, c]) for c in columns], width, label=name, alpha=0.8)
+    bars = ax.bar(xs, [np.median(returns[name, c]) for c in columns], width, label=name, alpha=0.8)
     for x, c in zip(xs, columns):
         ax.scatter([x] * len(SEEDS), returns[name, c], s=6, color="k", alpha=0.5, zorder=3)
 low, high = stats.return_range(ENV)
 ax.set_xticks(np.arange(len(columns)) + width, columns, rotation=30, ha="right", fontsize=8)
-ax.set(ylabel="return: IQM over seeds, dots = seeds", ylim=(low, 1.03 * high),
+ax.set(ylabel="return: median over seeds, dots = seeds", ylim=(low, 1.03 * high),
        title=f"CartPole variants the agents never trained on ({len(SEEDS)} seeds, {EPISODES} episodes each)")
 ax.legend(fontsize=8)
 fig.tight_layout()
@@ -285,28 +285,28 @@ P, C = PRUNED, "dense + fine-tune"
 diff = np.mean([returns[P, c] - returns[C, c] for c in columns[1:]], axis=0)  # one paired difference per seed
 effect = stats.summarize(diff)
 lo, hi = effect["low"], effect["high"]
-wins = sum(stats.iqm(returns[P, c]) > stats.iqm(returns[C, c]) for c in columns[1:])
+wins = sum(np.median(returns[P, c]) > np.median(returns[C, c]) for c in columns[1:])
 verdict = ("pruned agents generalise **better** here" if lo > 0 else "pruned agents generalise **worse** here"
            if hi < 0 else "the interval contains zero: **no detectable effect** of pruning on generalisation — "
            "a null result, and a legitimate one to report")
-nominal = {k: stats.iqm(returns[k, "nominal"]) for k in models}
+nominal = {k: float(np.median(returns[k, "nominal"])) for k in models}
 recovered = nominal[P] >= 0.9 * nominal[C]
 caveat = ("" if recovered else " **But** the pruned agent is weaker on the nominal task itself, so the perturbed "
           "columns compare a weaker agent, not generalisation: more fine-tuning or less sparsity comes first.")
 L.md(
     f"**What the numbers show.** Averaged over {len(columns) - 1} perturbed settings (paired episodes within each "
-    f"seed), the pruned agent's return minus the fine-tuned dense agent's has an IQM over {len(SEEDS)} seeds of "
-    f"{effect['iqm']:+.1f} (median {effect['median']:+.1f}, its {effect['level']:.1%} order-statistic interval over "
-    f"seeds {lo:+.1f} to {hi:+.1f}); the pruned agent has the "
-    f"higher IQM in {wins} of {len(columns) - 1} settings. So {verdict}"
+    f"seed), the pruned agent's return minus the fine-tuned dense agent's has a median over {len(SEEDS)} seeds of "
+    f"{effect['median']:+.1f}, its {effect['level']:.1%} order-statistic interval over seeds {lo:+.1f} to {hi:+.1f}; "
+    f"the pruned agent has the higher median in {wins} of {len(columns) - 1} settings. So {verdict}"
     + (f", but the average is carried by a few settings (ahead in only {wins} of {len(columns) - 1}): look at "
        "the per-setting bars before generalising, as Hooker et al. warn" if lo > 0 and wins < (len(columns) - 1) / 2
        else "")
-    + f". On the nominal task (IQM): zoo {nominal['zoo dense']:.1f}, dense + fine-tune {nominal[C]:.1f}, "
+    + f". On the nominal task (median over seeds): zoo {nominal['zoo dense']:.1f}, dense + fine-tune {nominal[C]:.1f}, "
     f"pruned + fine-tune {nominal[P]:.1f}." + caveat
 )
 L.record("06_training_time_generalization", sparsity=SPARSITY, validation_bar=0.9, seeds=len(SEEDS),
-         generalisation_diff_iqm=effect["iqm"], generalisation_diff_low=lo, generalisation_diff_high=hi, settings_won=wins, settings=len(columns) - 1,
+         generalisation_diff_median=effect["median"], generalisation_diff_low=lo, generalisation_diff_high=hi,
+         generalisation_diff_level=effect["level"], settings_won=wins, settings=len(columns) - 1,
          nominal_pruned=nominal[P], nominal_control=nominal[C])
 
 # %% [markdown]

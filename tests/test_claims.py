@@ -197,7 +197,7 @@ def verdict_holds(claim: str, n: dict, b: dict) -> bool:
         and every("{}:masked_update_cost:90", lambda r: r > 0.95)
         and all(1 < b[f"{a}:small_update_speedup:all"] < b[f"{a}:small_flop_ratio:all"] for a in T.AGENTS),
         "2.": l6["generalisation_diff_low"] <= 0 <= l6["generalisation_diff_high"]
-        and l6["generalisation_diff_iqm"] > 0,
+        and l6["generalisation_diff_median"] > 0,
         "3.": l4["torch_csr_speed_256_batch1_at90"] < 1 and l3["csr_latency_us"] > l3["dense_latency_us"]
         and every("{}:csr_speed:batch1", lambda r: r < 1)
         and every("{}:masked_speed:batch1", lambda r: 0.8 < r < 1.25)
