@@ -112,6 +112,15 @@ def test_the_grading_speed_the_readme_quotes_is_the_benchmarks():
 
 
 
+def test_the_compare_time_the_readme_quotes_is_the_benchmarks():
+    results = (ROOT / "bench" / "RESULTS.md").read_text()
+    m = re.search(r"Seeds: default \(0-(\d+)\).*?\| new \(--jobs 2\) \| ([\d.]+) \| [\d.]+ \| ([\d.]+) /", results, re.S)
+    assert m, "bench/RESULTS.md has no compare timing: run bench/bench_compare.py"
+    assert int(m[1]) + 1 == len(cmp.DEFAULT_SEEDS) and float(m[3]) < 2.5, "the timing is of another default or a busy machine"
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"{m[2]} s on two idle cores, `bench/bench_compare.py`" in readme
+
+
 def test_the_reproducibility_measurement_docs_compare_quotes_is_the_recorded_one():
     record = json.loads((ROOT / compare_docs.ARTEFACTS / "reproducibility.json").read_text())
     page = " ".join((ROOT / "docs" / "compare.md").read_text().split())
