@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import signal
 import socket
 import tarfile
 import tempfile
@@ -23,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import CancelledError
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -121,7 +123,7 @@ def run_on_cluster(scheduler, template: Template, todo: list, batch_size: int, e
                    limits: sandbox.Limits | None, forbidden: tuple[Path, ...]) -> None:
     """Grade ``todo`` on the cluster in batches of at most ``batch_size``; ``record(batch, raws, seconds)`` runs
     here, once per batch, as each result arrives. Ctrl-C cancels every task and stops the workers' nbgrader."""
-    from distributed import KilledWorker, as_completed
+    from distributed import as_completed
 
     client, owned = _client(scheduler)
     try:
@@ -136,23 +138,22 @@ def run_on_cluster(scheduler, template: Template, todo: list, batch_size: int, e
                    n for n, b in enumerate(batches)}
         pending = set(futures.values())
         try:
-            for future in as_completed(list(futures), loop=client.loop):
-                n = futures[future]
-                if n not in pending:
-                    continue  # a batch is recorded once, whatever the cluster did
-                pending.discard(n)
-                try:
-                    raws, seconds = future.result()
-                except (SandboxUnavailable, ClusterError):
-                    raise
-                except CancelledError:
-                    raise ClusterError("the cluster dropped this run's work (did the scheduler stop?); the batches "
-                                       "already graded are saved") from None
-                except KilledWorker as exc:
-                    raws, seconds = crashed(entries(batches[n]), f"its worker died while grading it ({exc})"), 0.0
-                except Exception as exc:  # noqa: BLE001 - as locally: scores 0 for now, graded again next run
-                    raws, seconds = crashed(entries(batches[n]), f"{type(exc).__name__}: {exc}"), 0.0
-                record(batches[n], raws, seconds)
+            with ctrl_c_remembered() as pressed:
+                ready = as_completed(list(futures), loop=client.loop)
+                while not ready.is_empty():  # computing or finished and not yet taken
+                    if pressed.is_set():
+                        raise KeyboardInterrupt
+                    if not ready.has_ready():
+                        time.sleep(0.1)
+                        continue
+                    for future in ready.next_batch(block=False):
+                        n = futures[future]
+                        if n not in pending:
+                            continue  # a batch is recorded once, whatever the cluster did
+                        pending.discard(n)
+                        record(batches[n], *_outcome(future, entries(batches[n])))
+                if pressed.is_set():
+                    raise KeyboardInterrupt
         except BaseException:
             client.cancel(list(futures) + [course], force=True)
             try:
@@ -165,6 +166,46 @@ def run_on_cluster(scheduler, template: Template, todo: list, batch_size: int, e
     finally:
         if owned:
             client.close()
+
+
+def _outcome(future, entries: list) -> tuple[dict, float]:
+    """A finished batch's ``(raws, seconds)``; one the cluster failed on scores 0 for now, graded again next run."""
+    from distributed import KilledWorker
+
+    try:
+        return future.result()
+    except (SandboxUnavailable, ClusterError):
+        raise
+    except CancelledError:
+        raise ClusterError("the cluster dropped this run's work (did the scheduler stop?); the batches "
+                           "already graded are saved") from None
+    except KilledWorker as exc:
+        return crashed(entries, f"its worker died while grading it ({exc})"), 0.0
+    except Exception as exc:  # noqa: BLE001 - as locally
+        return crashed(entries, f"{type(exc).__name__}: {exc}"), 0.0
+
+
+@contextmanager
+def ctrl_c_remembered():
+    """An event set by Ctrl-C while the block runs. Python raises KeyboardInterrupt wherever the main thread is, and
+    one raised inside a finalizer (a Dask future's ``__del__``, run by the garbage collector) is printed and dropped:
+    the waiting loop checks the event, so the run stops either way. Elsewhere than in the main thread, or under a
+    SIGINT handler of the caller's, nothing changes."""
+    pressed = threading.Event()
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield pressed
+        return
+
+    def on_ctrl_c(_signum, _frame):
+        pressed.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # ------------------------------------------------------------------------------------------------ the worker side
