@@ -357,6 +357,24 @@ def test_a_worker_without_the_sandbox_refuses_the_run(course, tmp_path):
 
 
 # ----------------------------------------------------------------------------------------------- fast parts
+@pytest.mark.parametrize("left_behind", [lambda *_: None, signal.default_int_handler])
+def test_a_run_owns_ctrl_c_and_gives_the_handler_back(left_behind):
+    """Over a handler a library left (one swallowing SIGINT) as over Python's own: Ctrl-C raises, is remembered."""
+    saved = signal.signal(signal.SIGINT, left_behind)
+    try:
+        with pytest.raises(KeyboardInterrupt), dist.ctrl_c_remembered() as pressed:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+        assert pressed.is_set() and signal.getsignal(signal.SIGINT) is left_behind
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with dist.ctrl_c_remembered() as pressed:  # a background job's ignored SIGINT stays ignored
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)
+        assert not pressed.is_set()
+    finally:
+        signal.signal(signal.SIGINT, saved)
+
+
 def test_unreachable_scheduler_is_one_clear_error(tmp_path):
     with pytest.raises(dist.ClusterError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:1"):
         grade([tmp_path], default_layout(), tmp_path / "out", scheduler="tcp://127.0.0.1:1", sandboxed=False)

@@ -189,11 +189,12 @@ def _outcome(future, entries: list) -> tuple[dict, float]:
 def ctrl_c_remembered():
     """An event set by Ctrl-C while the block runs. Python raises KeyboardInterrupt wherever the main thread is, and
     one raised inside a finalizer (a Dask future's ``__del__``, run by the garbage collector) is printed and dropped:
-    the waiting loop checks the event, so the run stops either way. Elsewhere than in the main thread, or under a
-    SIGINT handler of the caller's, nothing changes."""
+    the waiting loop checks the event, so the run stops either way. The run owns Ctrl-C meanwhile, also over a
+    handler a library left behind (asyncio's, which only wakes a loop that no longer runs); the previous handler
+    comes back after. Ignored SIGINT (a background job) stays ignored; outside the main thread nothing changes."""
     pressed = threading.Event()
-    if threading.current_thread() is not threading.main_thread() or \
-            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous == signal.SIG_IGN:
         yield pressed
         return
 
@@ -205,7 +206,7 @@ def ctrl_c_remembered():
     try:
         yield pressed
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
 
 
 # ------------------------------------------------------------------------------------------------ the worker side
