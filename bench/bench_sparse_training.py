@@ -186,8 +186,6 @@ def main(argv=None) -> int:
         benchlib.write_section("sparse_training", report(json.loads(ARTEFACT.read_text())))
         return 0
     benchlib.controlled()
-    from concurrent.futures import ProcessPoolExecutor
-
     agents = FAST["agents"] if args.fast else AGENTS
     agents = {a: agents[a] for a in (args.agents or agents)}
     sparsities = tuple(args.sparsities or (FAST["sparsities"] if args.fast else SPARSITIES))
@@ -198,27 +196,14 @@ def main(argv=None) -> int:
                                  f"{len(seeds)} seeds, sparsities {', '.join(map(str, sparsities))}, "
                                  f"agents {', '.join(agents)}")
     todo = tasks(agents, sparsities, seeds, episodes)
-    started, rows = time.perf_counter(), []
-    with ProcessPoolExecutor(args.workers) as pool:
-        for row in pool.map(run_one, todo):
-            rows.append(row)
-            print(f"[{len(rows)}/{len(todo)} {time.perf_counter() - started:.0f}s] {row['agent']} {row['arm']} "
-                  f"{row['sparsity']} seed {row['seed']}: {row['return']:.1f} ({row['train_seconds']:.0f}s)",
-                  flush=True)
+    rows, wall, cpu = benchlib.sweep(run_one, todo, args.workers, lambda row: (
+        f"{row['agent']} {row['arm']} {row['sparsity']} seed {row['seed']}: {row['return']:.1f}"))
     data = {"config": {"label": label, "agents": agents, "sparsities": list(sparsities), "seeds": seeds,
                        "episodes": episodes, "workers": args.workers, "topology_updates": TOPOLOGY_UPDATES,
                        "full_command": "nice -n 10 python bench/bench_sparse_training.py",
                        "machine": benchlib.machine()},
-            "wall_seconds": round(time.perf_counter() - started, 1),
-            "cpu_seconds": round(sum(r["train_cpu_seconds"] for r in rows), 1),
-            "rows": rows, "summary": summarize(rows)}
-    text = report(data)
-    print(text)
-    out = args.out or (None if args.fast else ARTEFACT)
-    if out is not None:
-        out.write_text(json.dumps(data, indent=1) + "\n")
-        if out == ARTEFACT:
-            benchlib.write_section("sparse_training", text)
+            "wall_seconds": wall, "cpu_seconds": cpu, "rows": rows, "summary": summarize(rows)}
+    benchlib.publish(data, report(data), args.out or (None if args.fast else ARTEFACT), ARTEFACT, "sparse_training")
     return 0
 
 

@@ -73,7 +73,8 @@ def run_one(task: dict) -> dict:
     final = evaluate(result.actor, r.env_id, task["episodes"], stats.episode_seed(task["seed"]))
     counts = metrics.count_params(result.actor)
     return {**task, "optimizer_steps": result.optimizer_steps, "prunable": counts["prunable"],
-            "prunable_nonzero": counts["prunable_nonzero"], "measured_sparsity": round(metrics.sparsity(result.actor), 5),
+            "prunable_nonzero": counts["prunable_nonzero"],
+            "measured_sparsity": round(metrics.sparsity(result.actor), 5),
             "return": float(final.mean), "train_seconds": round(seconds, 2), "train_cpu_seconds": round(cpu_seconds, 2)}
 
 
@@ -137,8 +138,8 @@ def report(data: dict) -> str:
                               "vs dense x1"], rows), "",
               f"**Verdict: {verdict(s)}.** {cfg['episodes']} greedy episodes per seed from reset seed 1000 s"
               + (". Artefact: `bench/wide_pruned.json` (per-seed rows)." if cfg["label"] == "full" else "."), "",
-              f"Run time: {data['wall_seconds'] / 60:.1f} min wall clock ({cfg['workers']} worker processes, one thread "
-              f"each; {data['cpu_seconds'] / 60:.1f} CPU-min of training)."]
+              f"Run time: {data['wall_seconds'] / 60:.1f} min wall clock ({cfg['workers']} worker processes, one "
+              f"thread each; {data['cpu_seconds'] / 60:.1f} CPU-min of training)."]
     return "\n".join(lines)
 
 
@@ -158,8 +159,6 @@ def main(argv=None) -> int:
     if 1 not in args.widths:
         parser.error("--widths must include 1 (every pruned arm is paired against dense x1)")
     benchlib.controlled()
-    from concurrent.futures import ProcessPoolExecutor
-
     base = FAST if args.fast else FULL
     steps = args.steps or base["total_steps"]
     hparams = dict(total_steps=steps, eval_every=base["eval_every"] if args.steps is None else max(1, steps // 10))
@@ -170,25 +169,13 @@ def main(argv=None) -> int:
     todo = [dict(width=w, sparsity=sp, seed=seed, hparams=hparams, episodes=base["episodes"])
             for seed in seeds for w, sp in arms(args.widths)]
     todo.sort(key=lambda t: -t["width"])  # the slowest first, so the pool ends together
-    started, rows = time.perf_counter(), []
-    with ProcessPoolExecutor(args.workers) as pool:
-        for row in pool.map(run_one, todo):
-            rows.append(row)
-            print(f"[{len(rows)}/{len(todo)} {time.perf_counter() - started:.0f}s] x{row['width']} {row['sparsity']} "
-                  f"seed {row['seed']}: {row['return']:.2f} ({row['train_seconds']:.0f}s)", flush=True)
+    rows, wall, cpu = benchlib.sweep(run_one, todo, args.workers, lambda row: (
+        f"x{row['width']} {row['sparsity']} seed {row['seed']}: {row['return']:.2f}"))
     data = {"config": {"label": label, "agent": AGENT, "widths": args.widths, "total_steps": steps,
                        "hparams": hparams, "seeds": seeds, "episodes": base["episodes"], "workers": args.workers,
                        "full_command": "nice -n 10 python bench/bench_wide_pruned.py", "machine": benchlib.machine()},
-            "wall_seconds": round(time.perf_counter() - started, 1),
-            "cpu_seconds": round(sum(r["train_cpu_seconds"] for r in rows), 1),
-            "rows": rows, "summary": summarize(rows)}
-    text = report(data)
-    print(text)
-    out = args.out or (None if args.fast else ARTEFACT)
-    if out is not None:
-        out.write_text(json.dumps(data, indent=1) + "\n")
-        if out == ARTEFACT:
-            benchlib.write_section("wide_pruned", text)
+            "wall_seconds": wall, "cpu_seconds": cpu, "rows": rows, "summary": summarize(rows)}
+    benchlib.publish(data, report(data), args.out or (None if args.fast else ARTEFACT), ARTEFACT, "wide_pruned")
     return 0
 
 

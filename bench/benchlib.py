@@ -148,3 +148,30 @@ def table(headers: list[str], rows: list[list]) -> str:
     out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(out)
+
+
+def sweep(run_one, todo: list[dict], workers: int, describe) -> tuple[list[dict], float, float]:
+    """``run_one`` over ``todo`` on ``workers`` processes, one progress line (``describe(row)``) per finished run;
+    returns the rows in ``todo``'s order, the wall seconds and the summed ``train_cpu_seconds``."""
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    started, rows = time.perf_counter(), []
+    with ProcessPoolExecutor(workers) as pool:
+        for row in pool.map(run_one, todo):
+            rows.append(row)
+            print(f"[{len(rows)}/{len(todo)} {time.perf_counter() - started:.0f}s] {describe(row)} "
+                  f"({row['train_seconds']:.0f}s)", flush=True)
+    return rows, round(time.perf_counter() - started, 1), round(sum(r["train_cpu_seconds"] for r in rows), 1)
+
+
+def publish(data: dict, text: str, out, artefact, section: str) -> None:
+    """Print a sweep's report; write its artefact to ``out`` (None: nowhere), and the RESULTS.md section only when
+    ``out`` is the bench's own artefact."""
+    import json
+
+    print(text)
+    if out is not None:
+        out.write_text(json.dumps(data, indent=1) + "\n")
+        if out == artefact:
+            write_section(section, text)
