@@ -28,6 +28,7 @@ import pytest
 from test_grading_cases import parse_case
 from test_sandbox import _with_attack
 
+from prunerl.course.grading import dispatch
 from prunerl.course.grading import distributed as dist
 from prunerl.course.grading import sandbox
 from prunerl.course.grading.build import build
@@ -362,16 +363,57 @@ def test_a_run_owns_ctrl_c_and_gives_the_handler_back(left_behind):
     """Over a handler a library left (one swallowing SIGINT) as over Python's own: Ctrl-C raises, is remembered."""
     saved = signal.signal(signal.SIGINT, left_behind)
     try:
-        with pytest.raises(KeyboardInterrupt), dist.ctrl_c_remembered() as pressed:
+        with pytest.raises(KeyboardInterrupt), dispatch.ctrl_c_remembered() as pressed:
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(1)
         assert pressed.is_set() and signal.getsignal(signal.SIGINT) is left_behind
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        with dist.ctrl_c_remembered() as pressed:  # a background job's ignored SIGINT stays ignored
+        with dispatch.ctrl_c_remembered() as pressed:  # a background job's ignored SIGINT stays ignored
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.2)
         assert not pressed.is_set()
     finally:
+        signal.signal(signal.SIGINT, saved)
+
+
+def test_ctrl_c_stops_a_local_run_over_a_swallowing_handler():
+    """A local run (``--jobs``) stops at Ctrl-C even when a library left a handler that swallows SIGINT, and cancels
+    its batches: the grading threads see the cancel. Nothing here waits on a time but a bound for a stuck run."""
+    from prunerl.course.grading.batch import _CANCEL
+
+    started, release, raised, finished = (threading.Event() for _ in range(4))
+    saw_cancel = []
+
+    def work(batch):  # a batch that grades until cancelled (or, if the run never stopped, until released)
+        started.set()
+        while not (release.is_set() or _CANCEL.is_set()):
+            time.sleep(0.01)
+        saw_cancel.append(_CANCEL.is_set())
+        finished.set()
+
+    def press_ctrl_c():
+        started.wait(120)
+        os.kill(os.getpid(), signal.SIGINT)
+        raised.wait(120)
+        release.set()
+
+    swallow = lambda *_: None  # noqa: E731
+    saved = signal.signal(signal.SIGINT, swallow)
+    presser = threading.Thread(target=press_ctrl_c)
+    presser.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            try:
+                dispatch.run_local([("learner", "ex1", None)] * 4, 2, 2, work)
+            except KeyboardInterrupt:
+                raised.set()
+                raise
+        assert signal.getsignal(signal.SIGINT) is swallow  # given back after the run
+        assert finished.wait(120) and all(saw_cancel)  # a batch still starting when Ctrl-C came ends on the cancel
+    finally:
+        raised.set()
+        release.set()
+        presser.join()
         signal.signal(signal.SIGINT, saved)
 
 

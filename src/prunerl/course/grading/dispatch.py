@@ -3,8 +3,11 @@ workers of a Dask cluster (``distributed``). Either way a batch is ``grade_batch
 caller, on this machine."""
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import sandbox
@@ -51,11 +54,18 @@ def run_local(todo: list, jobs: int, batch_size: int, work: Callable[[list], Non
     and the batches already finished stay recorded."""
     jobs = max(1, min(jobs, len(todo)))
     _CANCEL.clear()
-    with ThreadPoolExecutor(jobs) as pool:
-        futures = [pool.submit(work, b) for b in split(todo, jobs, batch_size)]
+    # Ctrl-C is owned before the first batch starts: a press while they start up is not lost either
+    with ctrl_c_remembered() as pressed, ThreadPoolExecutor(jobs) as pool:
+        futures = []
         try:
-            for future in futures:
-                future.result()
+            futures += [pool.submit(work, b) for b in split(todo, jobs, batch_size)]
+            pending = set(futures)
+            while pending and not pressed.is_set():
+                done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()
+            if pressed.is_set():
+                raise KeyboardInterrupt
         except BaseException:
             _CANCEL.set()
             for future in futures:
@@ -63,3 +73,27 @@ def run_local(todo: list, jobs: int, batch_size: int, work: Callable[[list], Non
             for proc in list(_ACTIVE):
                 _kill_group(proc)
             raise
+
+
+@contextmanager
+def ctrl_c_remembered():
+    """An event set by Ctrl-C while the block runs. Python raises KeyboardInterrupt wherever the main thread is, and
+    one raised inside a finalizer (a Dask future's ``__del__``, run by the garbage collector) is printed and dropped:
+    the waiting loop checks the event, so the run stops either way. The run owns Ctrl-C meanwhile, also over a
+    handler a library left behind (asyncio's, which only wakes a loop that no longer runs); the previous handler
+    comes back after. Ignored SIGINT (a background job) stays ignored; outside the main thread nothing changes."""
+    pressed = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous == signal.SIG_IGN:
+        yield pressed
+        return
+
+    def on_ctrl_c(_signum, _frame):
+        pressed.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)

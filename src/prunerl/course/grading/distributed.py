@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import signal
 import socket
 import tarfile
 import tempfile
@@ -24,13 +23,12 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import CancelledError
-from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
 
 from . import sandbox
-from .dispatch import crashed, grade_batch, split
+from .dispatch import crashed, ctrl_c_remembered, grade_batch, split
 from .batch import _ACTIVE, Cancelled, SandboxUnavailable, Template, _kill_group
 from .layout import file_hash
 
@@ -183,30 +181,6 @@ def _outcome(future, entries: list) -> tuple[dict, float]:
         return crashed(entries, f"its worker died while grading it ({exc})"), 0.0
     except Exception as exc:  # noqa: BLE001 - as locally
         return crashed(entries, f"{type(exc).__name__}: {exc}"), 0.0
-
-
-@contextmanager
-def ctrl_c_remembered():
-    """An event set by Ctrl-C while the block runs. Python raises KeyboardInterrupt wherever the main thread is, and
-    one raised inside a finalizer (a Dask future's ``__del__``, run by the garbage collector) is printed and dropped:
-    the waiting loop checks the event, so the run stops either way. The run owns Ctrl-C meanwhile, also over a
-    handler a library left behind (asyncio's, which only wakes a loop that no longer runs); the previous handler
-    comes back after. Ignored SIGINT (a background job) stays ignored; outside the main thread nothing changes."""
-    pressed = threading.Event()
-    previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or previous == signal.SIG_IGN:
-        yield pressed
-        return
-
-    def on_ctrl_c(_signum, _frame):
-        pressed.set()
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, on_ctrl_c)
-    try:
-        yield pressed
-    finally:
-        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
 
 
 # ------------------------------------------------------------------------------------------------ the worker side
