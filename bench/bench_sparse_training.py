@@ -20,8 +20,11 @@ import time
 from pathlib import Path
 
 import benchlib
+from prunerl.compare import DEFAULT_SEEDS
 
 ARTEFACT = benchlib.BENCH_DIR / "sparse_training.json"
+# prunerl compare's default: the fewest seeds whose order-statistic interval of the median reaches 95 % (96.9 %)
+SEEDS = len(DEFAULT_SEEDS)
 METHODS = ("gmp", "static", "set", "rigl")
 ARMS = ("dense", *METHODS)
 SPARSITIES = (0.5, 0.8, 0.9, 0.95)
@@ -176,7 +179,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="a reduced run in a few minutes (not written to bench/)")
     parser.add_argument("--agents", nargs="+", choices=list(AGENTS))
-    parser.add_argument("--seeds", type=int, help="seeds 0..N-1 (default 10; --fast 3)")
+    parser.add_argument("--seeds", type=int, help=f"seeds 0..N-1 (default {SEEDS}; --fast 3)")
     parser.add_argument("--sparsities", nargs="+", type=float)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, help="artefact path (default bench/sparse_training.json; --fast: none)")
@@ -189,21 +192,23 @@ def main(argv=None) -> int:
     agents = FAST["agents"] if args.fast else AGENTS
     agents = {a: agents[a] for a in (args.agents or agents)}
     sparsities = tuple(args.sparsities or (FAST["sparsities"] if args.fast else SPARSITIES))
-    seeds = list(range(args.seeds or (FAST["seeds"] if args.fast else 10)))
+    seeds = list(range(args.seeds or (FAST["seeds"] if args.fast else SEEDS)))
     episodes = FAST["episodes"] if args.fast else EPISODES
-    full = not args.fast and list(agents) == list(AGENTS) and sparsities == SPARSITIES and len(seeds) >= 10
+    full = not args.fast and list(agents) == list(AGENTS) and sparsities == SPARSITIES and len(seeds) >= SEEDS
     label = "full" if full else ("fast mode" if args.fast else
                                  f"{len(seeds)} seeds, sparsities {', '.join(map(str, sparsities))}, "
                                  f"agents {', '.join(agents)}")
     todo = tasks(agents, sparsities, seeds, episodes)
+    out = args.out or (None if args.fast else ARTEFACT)
     rows, wall, cpu = benchlib.sweep(run_one, todo, args.workers, lambda row: (
-        f"{row['agent']} {row['arm']} {row['sparsity']} seed {row['seed']}: {row['return']:.1f}"))
+        f"{row['agent']} {row['arm']} {row['sparsity']} seed {row['seed']}: {row['return']:.1f}"),
+        journal=out and out.with_suffix(".journal.jsonl"))
     data = {"config": {"label": label, "agents": agents, "sparsities": list(sparsities), "seeds": seeds,
                        "episodes": episodes, "workers": args.workers, "topology_updates": TOPOLOGY_UPDATES,
                        "full_command": "nice -n 10 python bench/bench_sparse_training.py",
                        "machine": benchlib.machine()},
             "wall_seconds": wall, "cpu_seconds": cpu, "rows": rows, "summary": summarize(rows)}
-    benchlib.publish(data, report(data), args.out or (None if args.fast else ARTEFACT), ARTEFACT, "sparse_training")
+    benchlib.publish(data, report(data), out, ARTEFACT, "sparse_training")
     return 0
 
 

@@ -150,18 +150,32 @@ def table(headers: list[str], rows: list[list]) -> str:
     return "\n".join(out)
 
 
-def sweep(run_one, todo: list[dict], workers: int, describe) -> tuple[list[dict], float, float]:
+def sweep(run_one, todo: list[dict], workers: int, describe, journal=None) -> tuple[list[dict], float, float]:
     """``run_one`` over ``todo`` on ``workers`` processes, one progress line (``describe(row)``) per finished run;
-    returns the rows in ``todo``'s order, the wall seconds and the summed ``train_cpu_seconds``."""
+    returns the rows in ``todo``'s order, the wall seconds and the summed ``train_cpu_seconds``. With ``journal``
+    (a path), every finished row is appended to it as one JSON line, and a task already in it is not run again, so
+    an interrupted sweep of hours resumes where it stopped (wall seconds then count this run only)."""
+    import json
     import time
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    started, rows = time.perf_counter(), []
+    def key(task: dict) -> str:
+        return json.dumps({k: task[k] for k in todo[0]}, sort_keys=True)
+
+    done = {}
+    if journal is not None and journal.exists():
+        done = {key(row): row for row in map(json.loads, journal.read_text().splitlines()) if row}
+    started, left = time.perf_counter(), [t for t in todo if key(t) not in done]
     with ProcessPoolExecutor(workers) as pool:
-        for row in pool.map(run_one, todo):
-            rows.append(row)
-            print(f"[{len(rows)}/{len(todo)} {time.perf_counter() - started:.0f}s] {describe(row)} "
+        for future in as_completed([pool.submit(run_one, t) for t in left]):
+            row = future.result()
+            done[key(row)] = row
+            if journal is not None:
+                with journal.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+            print(f"[{len(done)}/{len(todo)} {time.perf_counter() - started:.0f}s] {describe(row)} "
                   f"({row['train_seconds']:.0f}s)", flush=True)
+    rows = [done[key(t)] for t in todo]
     return rows, round(time.perf_counter() - started, 1), round(sum(r["train_cpu_seconds"] for r in rows), 1)
 
 

@@ -290,3 +290,24 @@ def test_bench_artefact_matches_its_own_rows():
     # never denser than the arm's budget (SET/RigL may end sparser: a grown weight can stay at zero)
     assert all(r["sparsity"] - 2e-3 <= r["measured_sparsity"] <= r["sparsity"] + 0.05 for r in data["rows"])
     assert len({(r["agent"], r["env_steps"]) for r in data["rows"]}) == len(cfg["agents"])  # equal budgets
+
+
+def _square(task: dict) -> dict:  # a sweep's run_one, in a worker process
+    return {**task, "value": task["x"] ** 2, "train_seconds": 0.0, "train_cpu_seconds": 1.0, "ran": "now"}
+
+
+def test_an_interrupted_sweep_resumes_from_its_journal(tmp_path):
+    """Every finished run is journalled as it arrives; a second sweep runs only what the journal lacks (a run of
+    another configuration, here another x, is not taken for one of this sweep's), and keeps the sweep's order."""
+    import benchlib
+
+    journal = tmp_path / "sweep.journal.jsonl"
+    todo = [dict(x=x, hparams={"steps": 10}) for x in range(4)]
+    journal.write_text(json.dumps({**todo[2], "value": 4, "train_seconds": 0.0, "train_cpu_seconds": 1.0,
+                                   "ran": "before"}) + "\n" + json.dumps({"x": 9, "hparams": {"steps": 10}}) + "\n")
+    rows, _, cpu = benchlib.sweep(_square, todo, 2, lambda row: row["x"], journal=journal)
+    assert [r["x"] for r in rows] == [0, 1, 2, 3] and [r["value"] for r in rows] == [0, 1, 4, 9]
+    assert [r["ran"] for r in rows] == ["now", "now", "before", "now"] and cpu == 4.0
+    assert len(journal.read_text().splitlines()) == 5  # the three new runs appended
+    again, _, _ = benchlib.sweep(_square, todo, 2, lambda row: row["x"], journal=journal)
+    assert again == rows  # nothing left to run
