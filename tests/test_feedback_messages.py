@@ -87,7 +87,9 @@ def graded(tmp_path_factory) -> dict:
         path = root / "submitted" / student / A / f"{A}.ipynb"
         path.parent.mkdir(parents=True)
         nbformat.write(nb, path)
-    first = _cli("grade", "submitted/", "--out", "grades", "--feedback", "--json", "--csv", "scores.csv", cwd=root)
+    # two nbgrader processes, as on CI's two cores; the default --jobs 1 is the README's instructor path's
+    first = _cli("grade", "submitted/", "--out", "grades", "--feedback", "--json", "--csv", "scores.csv", "--jobs", "2",
+                 cwd=root)
     report = _cli("report", "grades", cwd=root)
     quiet = _cli("grade", "submitted/", "--out", "grades", "--feedback", "--quiet", cwd=root)
     check = _cli("check", f"submitted/cid/{A}/{A}.ipynb", "--json", cwd=root)
