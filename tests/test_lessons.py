@@ -15,11 +15,30 @@ def test_eight_lessons():
     assert [p.name[:2] for p in LESSONS] == [f"0{i}" for i in range(1, 9)]
 
 
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """Every lesson executed in fast mode, two at a time (each in its own kernel; CI has two cores): its notebook,
+    or the error it raised, and its folder of figures and recorded numbers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(path):
+        folder = tmp_path_factory.mktemp(path.stem)
+        try:
+            return L.execute_lesson(path, fast=True, figures_dir=folder, record_to=folder / "numbers.json")[0], folder
+        except Exception as error:  # noqa: BLE001 - re-raised by the lesson's own test
+            return error, folder
+
+    with ThreadPoolExecutor(2) as pool:
+        return dict(zip(LESSONS, pool.map(run, LESSONS)))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
-def test_lesson_executes_in_fast_mode(path, tmp_path):
+def test_lesson_executes_in_fast_mode(path, executed):
+    nb, tmp_path = executed[path]
+    if isinstance(nb, Exception):
+        raise nb
     record = tmp_path / "numbers.json"
-    nb, _ = L.execute_lesson(path, fast=True, figures_dir=tmp_path, record_to=record)  # raises on any error
     assert L.notebook_images(nb) >= 1
     assert list(tmp_path.glob("*.png")), "the lesson saved no figure"
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])

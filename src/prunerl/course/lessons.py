@@ -382,19 +382,11 @@ def execute_lesson(path, fast: bool = True, timeout: int = 900, figures_dir=None
         env["PRUNERL_FIGURES"] = str(figures_dir)
     if record_to is not None:
         env[RECORD_VAR] = str(Path(record_to).resolve())  # the kernel runs in the lesson's folder
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        start = time.perf_counter()
-        resources = {"metadata": {"path": str(path.parent)}}
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources=resources).execute()
-        return nb, time.perf_counter() - start
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    start = time.perf_counter()
+    resources = {"metadata": {"path": str(path.parent)}}
+    # the settings go to the kernel alone (not os.environ), so lessons can execute side by side in threads
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources=resources).execute(env={**os.environ, **env})
+    return nb, time.perf_counter() - start
 
 
 def notebook_images(nb) -> int:
