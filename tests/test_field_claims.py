@@ -1,5 +1,5 @@
-"""docs/claims.md's "field's claims on trial": its blocks are rendered from bench/sparse_training.json, and every
-verdict word follows from the paired interval it sits beside."""
+"""docs/claims.md's "field's claims on trial": its blocks are rendered from bench/sparse_training.json and
+bench/wide_pruned.json, and every verdict word follows from the paired interval it sits beside."""
 from __future__ import annotations
 
 import copy
@@ -24,17 +24,22 @@ def data():
     return T.load()
 
 
+@pytest.fixture(scope="module")
+def wide():
+    return T.load(T.WIDE)
+
+
 def section() -> str:
     text = (ROOT / "docs" / "claims.md").read_text()
     assert TITLE in text
     return text[text.index(TITLE):]
 
 
-def test_section_is_the_render_of_the_artefact(data):
+def test_section_is_the_render_of_the_artefact(data, wide):
     text = section()
-    assert T.render(text, data) == text, "run `python bench/sparse_training_tables.py`"
+    assert T.render(text, data, wide) == text, "run `python bench/sparse_training_tables.py`"
     shown = {m["name"] for m in T.BLOCK.finditer(text)}
-    assert {"verdict", "run", *data["summary"]} <= shown, "a block of the artefact is missing from the page"
+    assert {"verdict", "run", *data["summary"], *T.WIDE_RENDER} <= shown, "a block of an artefact is missing"
     assert f"**Verdict: {T.overall(data)}.**" in text
 
 
@@ -78,6 +83,38 @@ def test_verdicts_follow_a_changed_artefact(data):
 
 
 def test_the_section_cites_a_lesson_heading_that_exists():
-    heading = re.search(r"\[lesson 8 › ([^\]]+)\]", section())[1]
+    headings = re.findall(r"\[lesson 8 › ([^\]]+)\]", section())
     nb = jupytext.read(ROOT / "lessons" / "08_where_the_field_goes.py")
-    assert any(f"## {heading}" in c.source for c in nb.cells if c.cell_type == "markdown")
+    assert len(headings) == 2  # one per claim
+    for heading in headings:
+        assert any(f"## {heading}" in c.source for c in nb.cells if c.cell_type == "markdown"), heading
+
+
+WIDE_ROW = re.compile(r"^\| x(?P<w>\d) \| (?P<sp>[\d.]+) % \| (?P<kept>[\d,]+) \| [^|]+ \| (?P<same>[^|]*) \| (?P<x1>[^|]*) \|$",
+                      re.M)
+
+
+def test_the_wide_then_pruned_block_shows_every_arm_and_its_verdict(wide):
+    """Every arm of the artefact is a row; each verdict word follows from its interval; the page's verdict is the
+    bench's, named from the pruned wide arms against dense x1 on the same seeds and env steps."""
+    W = T._wide()
+    rows = list(WIDE_ROW.finditer(section()))
+    cells = wide["summary"]["cells"]
+    assert [(int(r["w"]), float(r["sp"])) for r in rows] == [(c["width"], round(c["sparsity"] * 100, 1))
+                                                              for c in cells]
+    assert {(c["width"], c["sparsity"]) for c in cells} == set(W.arms(wide["config"]["widths"]))
+    assert len(wide["summary"]["seeds"]) >= 5 and {r["hparams"]["total_steps"] for r in wide["rows"]} == {
+        wide["config"]["total_steps"]}
+    for row, cell in zip(rows, cells):
+        assert int(row["kept"].replace(",", "")) == cell["prunable_nonzero"]
+        for col, key in (("same", "vs_dense_same_width"), ("x1", "vs_dense_x1")):
+            m = PAIR.search(row[col])
+            assert (m is None) == (key not in cell), row.group(0)
+            if m is not None:
+                lo, hi = (float(m[k].replace("−", "-")) for k in ("lo", "hi"))
+                assert (lo, hi) == (round(cell[key]["low"], 1), round(cell[key]["high"], 1))
+                assert m["word"] == ("beats" if lo > 0 else "loses to" if hi < 0 else "undecided")
+    assert W.summarize(wide["rows"]) == wide["summary"], "the summary is not the one its per-seed rows give"
+    assert f"**Verdict: {W.verdict(wide['summary'])}.**" in section()
+    equal = next(c for c in cells if c["width"] == max(wide["config"]["widths"]) and c["sparsity"])
+    assert abs(equal["prunable_nonzero"] / W.prunable(1) - 1) < 1e-3  # the widest pruned arm: dense x1's count
