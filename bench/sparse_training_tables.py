@@ -80,7 +80,7 @@ def overall(data: dict) -> str:
 
 
 def _arms(cells: list[dict], key: str, word: str) -> str:
-    return ", ".join(f"{c['arm']} ({_pair(c[key], '').split(':')[0]})" for c in cells
+    return ", ".join(f"{c['arm']} at {_sp(c['sparsity'])} ({_pair(c[key], '').split(':')[0]})" for c in cells
                      if key in c and verdict(c[key]) == word) or "none"
 
 

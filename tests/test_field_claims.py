@@ -43,6 +43,21 @@ def test_section_is_the_render_of_the_artefact(data, wide):
     assert f"**Verdict: {T.overall(data)}.**" in text
 
 
+def test_the_prose_under_the_sweep_says_what_its_artefact_shows(data):
+    """"What it shows" on the claims page, claim by claim, against the recorded intervals."""
+    assert "**What it shows.** No sparse arm beats dense on either agent at any sparsity." in section()
+    word = {a: {(c["arm"], c["sparsity"]): (T.verdict(c["vs_dense"]), T.verdict(c["vs_gmp"]) if "vs_gmp" in c else None)
+                for c in s["cells"]} for a, s in data["summary"].items()}
+    assert all(v[0] != "beats" for w in word.values() for v in w.values())
+    ppo, dqn = word["cartpole-ppo"], word["cartpole-dqn"]
+    assert all(v[0] != "loses to" for (arm, sp), v in ppo.items() if arm == "gmp" and sp < 0.95)
+    assert all(v[0] == "loses to" for (arm, sp), v in ppo.items() if arm != "gmp" and sp >= 0.8)
+    assert sum(v[1] == "loses to" for v in ppo.values()) >= 2
+    decided = {(arm, v[1]) for (arm, _), v in dqn.items() if v[1] not in (None, "undecided")}
+    assert decided and {arm for arm, _ in decided} <= {"set", "static"} and {w for _, w in decided} == {"beats"}
+    assert sum(v[0] == "undecided" for v in dqn.values()) > len(dqn) / 2
+
+
 @pytest.mark.parametrize(("low", "high", "word"), [(1.0, 5.0, "beats"), (-5.0, -1.0, "loses to"),
                                                    (0.0, 5.0, "undecided"), (-5.0, 0.0, "undecided"),
                                                    (-1.0, 1.0, "undecided")])
@@ -75,7 +90,7 @@ def test_verdicts_follow_a_changed_artefact(data):
         s["cells"][0]["vs_dense"].update(median_diff=20.0, low=10.0, high=30.0)
     assert T.overall(changed) == "held"
     block = T.render("<!-- field-table: verdict -->\n<!-- /field-table: verdict -->", changed)
-    assert "beats dense: gmp (+20.0 [+10.0, +30.0])" in block
+    assert "beats dense: gmp at 50 % (+20.0 [+10.0, +30.0])" in block
     for s in changed["summary"].values():
         for c in s["cells"]:
             c["vs_dense"].update(median_diff=-20.0, low=-30.0, high=-10.0)
