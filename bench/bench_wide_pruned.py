@@ -4,8 +4,8 @@ The pixel agent ``minatar-breakout-dqn`` (MinAtar's DQN network: a 3x3 convoluti
 units) at widths x1, x2 and x4 (channels and hidden units times the width), each trained from scratch by the zoo
 recipe's hyperparameters for the same env steps (50,000: a sixth of the zoo agent's budget), dense and with
 gradual magnitude pruning during training (Zhu-Gupta from 20 % to 80 % of the optimizer steps, ERK layer densities:
-the paper's settings) to 95 %, except the x4 network, pruned to the sparsity that leaves exactly the dense x1
-network's prunable weights (93.7 %). Seed s trains every arm with seed s
+the paper's settings) to 95 %, except the x4 network, pruned to the sparsity that leaves as many prunable weights
+as the dense x1 network has (93.7 %; ERK's per-layer rounding keeps them within 0.1 %). Seed s trains every arm with seed s
 and plays its greedy evaluation episodes from reset seed ``prunerl.stats.episode_seed(s)``, held out from the
 validation seeds 10,000+ the trainer keeps its weights on (GMP: once at its final sparsity). Each pruned arm is
 paired over seeds against the dense arm of its width and against dense x1 (``prunerl.stats.paired``).

@@ -16,10 +16,13 @@ def test_eight_lessons():
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    """Every lesson executed in fast mode, two at a time (each in its own kernel; CI has two cores): its notebook,
-    or the error it raised, and its folder of figures and recorded numbers."""
+def executed(tmp_path_factory, request):
+    """Every selected lesson executed in fast mode, two at a time (each in its own kernel; CI has two cores): its
+    notebook, or the error it raised, and its folder of figures and recorded numbers."""
     from concurrent.futures import ThreadPoolExecutor
+
+    selected = {item.callspec.params["path"] for item in request.session.items
+                if item.originalname == "test_lesson_executes_in_fast_mode"}
 
     def run(path):
         folder = tmp_path_factory.mktemp(path.stem)
@@ -29,7 +32,8 @@ def executed(tmp_path_factory):
             return error, folder
 
     with ThreadPoolExecutor(2) as pool:
-        return dict(zip(LESSONS, pool.map(run, LESSONS)))
+        wanted = [p for p in LESSONS if p in selected]
+        return dict(zip(wanted, pool.map(run, wanted)))
 
 
 @pytest.mark.slow
