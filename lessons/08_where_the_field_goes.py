@@ -313,6 +313,11 @@ def run_label(config: dict) -> str:
     return "recorded run, full configuration" if config["label"] == "full" else config["label"]
 
 
+def verdict(p: dict) -> str:
+    """A paired comparison's word: decided only when its interval excludes zero."""
+    return "beats dense" if p["low"] > 0 else "loses to dense" if p["high"] < 0 else "undecided"
+
+
 sweep = json.loads((BENCH / "sparse_training.json").read_text()) if (BENCH / "sparse_training.json").exists() else None
 if sweep is not None and L.pick(False, True):  # fast mode: re-run the reduced sweep instead of reading it
     from concurrent.futures import ProcessPoolExecutor
@@ -356,9 +361,6 @@ else:
 if sweep is not None:
     import pandas as pd
 
-    def verdict(p):
-        return "beats dense" if p["low"] > 0 else "loses to dense" if p["high"] < 0 else "undecided"
-
     paired = pd.DataFrame([{"agent": a, "arm": c["arm"], "sparsity": f"{c['sparsity']:.0%}",
                             "median diff vs dense": round(c["vs_dense"]["median_diff"], 1),
                             "interval": f"[{c['vs_dense']['low']:+.1f}, {c['vs_dense']['high']:+.1f}]",
@@ -383,8 +385,8 @@ if sweep is not None:
 # wide network beats the dense one with a fraction of its weights, and the gain grows with width (with wide
 # Impala-ResNet encoders; not with the small Nature CNN). `bench/bench_wide_pruned.py` tries it on the pixel-game
 # agent `minatar-breakout-dqn`, whose returns are far from any ceiling: MinAtar's DQN network at widths ×1, ×2 and
-# ×4, each trained from scratch dense and with GMP during training (Zhu–Gupta, ERK) to 95 % (×4: to exactly dense
-# ×1's weight count), the same seeds and env steps for every arm, held-out evaluation episodes. Each pruned arm is
+# ×4, each trained from scratch dense and with GMP during training (Zhu–Gupta, ERK) to 95 % (×4: to dense ×1's
+# weight count), the same seeds and env steps for every arm, held-out evaluation episodes. Each pruned arm is
 # paired per seed against dense of its width and against dense ×1. The committed notebook shows the recorded
 # artefact; the sweep itself takes hours. Set `RERUN_WIDE = True` to re-run the bench's reduced configuration here
 # (two seeds, 8,000 steps: a few minutes on two cores; too short to learn much, it shows the mechanics).
@@ -441,8 +443,7 @@ if wide is not None:
         p = c.get(key)
         if p is None:
             return ""
-        word = "beats" if p["low"] > 0 else "loses to" if p["high"] < 0 else "undecided"
-        return f"{p['median_diff']:+.1f} [{p['low']:+.1f}, {p['high']:+.1f}] {word}"
+        return f"{p['median_diff']:+.1f} [{p['low']:+.1f}, {p['high']:+.1f}] {verdict(p)}"
 
     table = pd.DataFrame([{"width": f"x{c['width']}", "sparsity": f"{c['sparsity']:.1%}",
                            "weights kept": c["prunable_nonzero"], "median return": round(c["median"], 2),
